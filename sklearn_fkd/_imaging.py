@@ -1,0 +1,58 @@
+"""Small image helpers with the library's pixel-centre convention.
+
+Pixel centres sit at integer coordinates, so resizing an image of width ``W`` to ``W'``
+maps ``x`` to ``(x + 0.5) * W' / W - 0.5`` (the image's outer edges, at -0.5 and
+``W - 0.5``, map onto each other).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize one ``(H, W)`` or ``(H, W, C)`` image to ``size = (width, height)``.
+
+    uint8 images use PIL's antialiased bilinear filter and stay uint8; float images are
+    resized per channel in float32.
+    """
+    width, height = int(size[0]), int(size[1])
+    if image.shape[1] == width and image.shape[0] == height:
+        return image.copy()
+    if image.dtype == np.uint8:
+        return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+    img = np.asarray(image, dtype=np.float32)
+    channels = img[..., None] if img.ndim == 2 else img
+    out = np.stack(
+        [
+            np.asarray(Image.fromarray(channels[..., c], mode="F").resize(
+                (width, height), Image.BILINEAR))
+            for c in range(channels.shape[-1])
+        ],
+        axis=-1,
+    )
+    return out[..., 0] if img.ndim == 2 else out
+
+
+def scale_keypoints(y: np.ndarray, sx, sy) -> np.ndarray:
+    """Map flat ``(n, 2K)`` keypoints through a resize by factors ``sx``, ``sy``.
+
+    ``sx``/``sy`` are scalars or arrays of shape (n,), ``new_size / old_size``.
+    """
+    out = np.array(y, dtype=np.float64, copy=True)
+    sx = np.asarray(sx, dtype=np.float64).reshape(-1, 1)
+    sy = np.asarray(sy, dtype=np.float64).reshape(-1, 1)
+    out[:, 0::2] = (out[:, 0::2] + 0.5) * sx - 0.5
+    out[:, 1::2] = (out[:, 1::2] + 0.5) * sy - 0.5
+    return out
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """ITU-R 601-2 luma of an ``(H, W, 3)`` image, same dtype family; grey passes through."""
+    if image.ndim == 2:
+        return image
+    if image.dtype == np.uint8:
+        return np.asarray(Image.fromarray(image[..., :3]).convert("L"))
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return (image[..., :3].astype(np.float32) @ weights).astype(np.float32)

@@ -1,0 +1,112 @@
+"""Where the data lives, and reading images from disk (shared by every loader)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+DATA_ENV_VAR = "SKLEARN_FKD_DATA"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff")
+
+# <repo>/sklearn_fkd/datasets/_base.py -> <repo>/../shared/data
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
+    """The folder that holds the data sets (one setting for the whole library).
+
+    Resolved in this order:
+
+    1. ``data_home`` when given;
+    2. the environment variable ``SKLEARN_FKD_DATA``;
+    3. ``../shared/data`` beside the source checkout (or beside the current working
+       directory) when that folder exists;
+    4. ``~/sklearn_fkd_data``.
+
+    The folder is not created and need not exist; loaders raise a clear
+    :class:`FileNotFoundError` that names it when a data set is missing.
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if data_home is not None:
+        return Path(data_home).expanduser()
+    env = os.environ.get(DATA_ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    for base in (_REPO_ROOT, Path.cwd()):
+        candidate = base.parent / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return Path("~/sklearn_fkd_data").expanduser()
+
+
+def dataset_folder(name: str, data_home=None, *, hint: str = "") -> Path:
+    """``get_data_home(data_home) / name``, or a FileNotFoundError that says what to do."""
+    home = get_data_home(data_home)
+    folder = home / name
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"data set folder {folder} not found. Put the {name!r} data there, or point "
+            f"the {DATA_ENV_VAR} environment variable (or data_home=) at the folder that "
+            f"holds {name!r}.{(' ' + hint) if hint else ''}"
+        )
+    return folder
+
+
+def read_image(path: str | os.PathLike, as_gray: bool = False) -> np.ndarray:
+    """Decode one image file to uint8, ``(H, W, 3)`` RGB or ``(H, W)`` grey.
+
+    Grey uses PIL's ITU-R 601-2 luma (``L = 0.299 R + 0.587 G + 0.114 B``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is not a readable image (corrupt or truncated).
+    """
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if as_gray else "RGB")
+            return np.asarray(im)
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"cannot read image {path}: {exc}") from exc
+
+
+def read_images(
+    paths: Sequence[str | os.PathLike], as_gray: bool = False, n_threads: int | None = None
+) -> list[np.ndarray]:
+    """Decode many images in parallel threads (JPEG decoding releases the GIL)."""
+    n_threads = n_threads or min(8, (os.cpu_count() or 1) + 1)
+    with ThreadPoolExecutor(n_threads) as pool:
+        return list(pool.map(lambda p: read_image(p, as_gray), paths))
+
+
+def stack_if_uniform(images: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+    """One array when all images share a shape, else the list unchanged."""
+    if images and all(im.shape == images[0].shape for im in images):
+        return np.stack(images)
+    return images
+
+
+def find_image(stem_path: Path) -> Path:
+    """The image file beside an annotation file (same stem, any image suffix)."""
+    for suffix in IMAGE_SUFFIXES:
+        for cand in (stem_path.with_suffix(suffix), stem_path.with_suffix(suffix.upper())):
+            if cand.is_file():
+                return cand
+    raise FileNotFoundError(
+        f"no image found for annotation {stem_path}: looked for {stem_path.stem} with "
+        f"suffixes {', '.join(IMAGE_SUFFIXES)}"
+    )
