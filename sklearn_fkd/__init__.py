@@ -6,7 +6,7 @@ y1, ...``, NaN = missing); images are ``(n, H, W)`` or ``(n, H, W, C)`` arrays.
 
 __version__ = "0.1.0.dev0"
 
-from .keypoints import (  # noqa: E402
+from .keypoints import (
     IBUG68,
     IMM58,
     KAGGLE15,

@@ -126,6 +126,7 @@ def normalizing_distance(
     """
     t = to_points(check_keypoints(y_true, name="y_true"))
     n, k = t.shape[:2]
+    visible = ~np.isnan(t).all(axis=(1, 2))  # rows without any point are skipped
     schema = schema or infer_schema(k)
     if schema.n_points != k:
         raise ValueError(f"schema {schema.name!r} has {schema.n_points} points, y_true has {k}")
@@ -138,7 +139,7 @@ def normalizing_distance(
                 )
             a, b = schema.normalizing_pair
             d = np.sqrt(((t[:, a] - t[:, b]) ** 2).sum(axis=1))
-            missing = np.isnan(d)
+            missing = np.isnan(d) & visible
             if missing.any():
                 raise ValueError(
                     f"the normalizing pair ({schema.point_names[a]}, {schema.point_names[b]}) "
@@ -156,7 +157,6 @@ def normalizing_distance(
             )
     else:
         d = np.broadcast_to(np.asarray(normalize, dtype=np.float64), (n,)).copy()
-    visible = ~np.isnan(t).all(axis=(1, 2))
     bad = visible & ~(d > 0)
     if bad.any():
         raise ValueError(

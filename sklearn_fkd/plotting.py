@@ -47,7 +47,8 @@ def plot_keypoints(
         _, ax = plt.subplots(figsize=(4, 4))
     img = np.asarray(image)
     ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
-    for pts, color, label in ((keypoints, "#1bbf3a", "truth"), (predictions, "#e8351e", "prediction")):
+    layers = ((keypoints, "#1bbf3a", "truth"), (predictions, "#e8351e", "prediction"))
+    for pts, color, label in layers:
         if pts is None:
             continue
         xy = to_points(check_keypoints(np.asarray(pts, dtype=float).reshape(1, -1)))[0]

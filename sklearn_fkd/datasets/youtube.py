@@ -32,7 +32,9 @@ Research and education only; cite:
 """
 
 
-def read_keypoints_csv(path: str | Path, n_points: int | None = None) -> tuple[list[str], np.ndarray]:
+def read_keypoints_csv(
+    path: str | Path, n_points: int | None = None
+) -> tuple[list[str], np.ndarray]:
     """Read a CSV of ``name, x0, y0, x1, y1, ...`` rows (the Udacity 68-point layout).
 
     Parameters
