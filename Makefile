@@ -18,11 +18,11 @@ demo: $(STAMP)
 	$(PY) -m sklearn_fkd demo --output demo_output
 
 test: $(STAMP)
-	$(PY) -m ruff check sklearn_fkd tests examples benchmarks
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check sklearn_fkd tests examples benchmarks
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

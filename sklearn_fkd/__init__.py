@@ -6,6 +6,12 @@ y1, ...``, NaN = missing); images are ``(n, H, W)`` or ``(n, H, W, C)`` arrays.
 
 __version__ = "0.1.0.dev0"
 
+from .augment import Augment
+from .estimators import (
+    FaceKeypointRegressor,
+    HeatmapKeypointEstimator,
+    NoseRegressor,
+)
 from .keypoints import (
     IBUG68,
     IMM58,
@@ -23,7 +29,11 @@ __all__ = [
     "IMM58",
     "KAGGLE15",
     "NOSE",
+    "Augment",
+    "FaceKeypointRegressor",
+    "HeatmapKeypointEstimator",
     "KeypointSchema",
+    "NoseRegressor",
     "__version__",
     "convert_keypoints",
     "infer_schema",

@@ -26,8 +26,9 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     channels = img[..., None] if img.ndim == 2 else img
     out = np.stack(
         [
-            np.asarray(Image.fromarray(channels[..., c], mode="F").resize(
-                (width, height), Image.BILINEAR))
+            np.asarray(
+                Image.fromarray(channels[..., c], mode="F").resize((width, height), Image.BILINEAR)
+            )
             for c in range(channels.shape[-1])
         ],
         axis=-1,

@@ -17,8 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="fit and evaluate on the IMM faces, write figures")
     demo.add_argument("--output", default="demo_output", help="folder for the figures")
-    demo.add_argument("--data-home", default=None,
-                      help="data folder (default: $SKLEARN_FKD_DATA or ../shared/data)")
+    demo.add_argument(
+        "--data-home",
+        default=None,
+        help="data folder (default: $SKLEARN_FKD_DATA or ../shared/data)",
+    )
     return parser
 
 

@@ -176,7 +176,9 @@ IMM58 = KeypointSchema(
         *((i, 12 - i) for i in range(6)),
         *((13 + k, 21 + k) for k in range(8)),
         *((29 + k, 34 + k) for k in range(5)),
-        (39, 43), (40, 42), (44, 46),
+        (39, 43),
+        (40, 42),
+        (44, 46),
         *((47 + k, 57 - k) for k in range(5)),
     ),
     normalizing_pair=(13, 21),  # outer eye corners
@@ -193,14 +195,21 @@ IMM58 = KeypointSchema(
 KAGGLE15 = KeypointSchema(
     "kaggle15",
     (
-        "left_eye_center", "right_eye_center",
-        "left_eye_inner_corner", "left_eye_outer_corner",
-        "right_eye_inner_corner", "right_eye_outer_corner",
-        "left_eyebrow_inner_end", "left_eyebrow_outer_end",
-        "right_eyebrow_inner_end", "right_eyebrow_outer_end",
+        "left_eye_center",
+        "right_eye_center",
+        "left_eye_inner_corner",
+        "left_eye_outer_corner",
+        "right_eye_inner_corner",
+        "right_eye_outer_corner",
+        "left_eyebrow_inner_end",
+        "left_eyebrow_outer_end",
+        "right_eyebrow_inner_end",
+        "right_eyebrow_outer_end",
         "nose_tip",
-        "mouth_left_corner", "mouth_right_corner",
-        "mouth_center_top_lip", "mouth_center_bottom_lip",
+        "mouth_left_corner",
+        "mouth_right_corner",
+        "mouth_center_top_lip",
+        "mouth_center_bottom_lip",
     ),
     flip_pairs=((0, 1), (2, 4), (3, 5), (6, 8), (7, 9), (11, 12)),
     normalizing_pair=(0, 1),  # eye centres
@@ -228,10 +237,22 @@ IBUG68 = KeypointSchema(
     flip_pairs=(
         *((i, 16 - i) for i in range(8)),
         *((17 + k, 26 - k) for k in range(5)),
-        (31, 35), (32, 34),
-        (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46),
-        (48, 54), (49, 53), (50, 52), (55, 59), (56, 58),
-        (60, 64), (61, 63), (65, 67),
+        (31, 35),
+        (32, 34),
+        (36, 45),
+        (37, 44),
+        (38, 43),
+        (39, 42),
+        (40, 47),
+        (41, 46),
+        (48, 54),
+        (49, 53),
+        (50, 52),
+        (55, 59),
+        (56, 58),
+        (60, 64),
+        (61, 63),
+        (65, 67),
     ),
     normalizing_pair=(36, 45),  # outer eye corners
     edges=tuple(
@@ -285,9 +306,7 @@ def check_keypoints(y, *, n_points: int | None = None, name: str = "y") -> np.nd
         missing coordinate, or a point count other than ``n_points``.
     """
     arr = np.asarray(y)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
-    ):
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
@@ -319,9 +338,7 @@ def check_keypoints(y, *, n_points: int | None = None, name: str = "y") -> np.nd
             "a missing point must have both x and y NaN"
         )
     if n_points is not None and arr.shape[1] != 2 * n_points:
-        raise ValueError(
-            f"{name} has {arr.shape[1] // 2} points, expected {n_points}"
-        )
+        raise ValueError(f"{name} has {arr.shape[1] // 2} points, expected {n_points}")
     return arr
 
 
@@ -362,13 +379,19 @@ _CONVERSIONS: dict[tuple[str, str], list[list[int]]] = {
     ("ibug68", "kaggle15"): [
         list(range(42, 48)),  # left_eye_center: mean of the subject's left eye contour
         list(range(36, 42)),  # right_eye_center
-        [42], [45],  # left eye inner, outer corner
-        [39], [36],  # right eye inner, outer corner
-        [22], [26],  # left eyebrow inner, outer end
-        [21], [17],  # right eyebrow inner, outer end
+        [42],
+        [45],  # left eye inner, outer corner
+        [39],
+        [36],  # right eye inner, outer corner
+        [22],
+        [26],  # left eyebrow inner, outer end
+        [21],
+        [17],  # right eyebrow inner, outer end
         [30],  # nose tip
-        [54], [48],  # mouth left (subject's), right corner
-        [51], [57],  # top lip centre (outer contour), bottom lip centre
+        [54],
+        [48],  # mouth left (subject's), right corner
+        [51],
+        [57],  # top lip centre (outer contour), bottom lip centre
     ],
     ("ibug68", "nose"): [[30]],
     ("imm58", "nose"): [[52]],

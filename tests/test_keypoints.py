@@ -37,7 +37,11 @@ def derived_flip_pairs(mean_shape):
 def test_builtin_schemas_have_expected_sizes():
     assert [s.n_points for s in (NOSE, KAGGLE15, IMM58, IBUG68)] == [1, 15, 58, 68]
     assert KAGGLE15.column_names[:4] == [
-        "left_eye_center_x", "left_eye_center_y", "right_eye_center_x", "right_eye_center_y"]
+        "left_eye_center_x",
+        "left_eye_center_y",
+        "right_eye_center_x",
+        "right_eye_center_y",
+    ]
     assert KAGGLE15.column_names[-2:] == ["mouth_center_bottom_lip_x", "mouth_center_bottom_lip_y"]
     assert len(KAGGLE15.column_names) == 30
 
@@ -48,14 +52,20 @@ def test_flip_permutation_is_an_involution():
         np.testing.assert_array_equal(perm[perm], np.arange(schema.n_points))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(name="x", point_names=()), "at least one"),
-    (dict(name="x", point_names=("a", "a")), "duplicate"),
-    (dict(name="x", point_names=("a", "b"), flip_pairs=((0, 2),)), "flip pair"),
-    (dict(name="x", point_names=("a", "b", "c"), flip_pairs=((0, 1), (1, 2))), "more than one"),
-    (dict(name="x", point_names=("a", "b"), normalizing_pair=(0, 0)), "normalizing_pair"),
-    (dict(name="x", point_names=("a", "b"), edges=((0, 5),)), "edge"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(name="x", point_names=()), "at least one"),
+        (dict(name="x", point_names=("a", "a")), "duplicate"),
+        (dict(name="x", point_names=("a", "b"), flip_pairs=((0, 2),)), "flip pair"),
+        (
+            dict(name="x", point_names=("a", "b", "c"), flip_pairs=((0, 1), (1, 2))),
+            "more than one",
+        ),
+        (dict(name="x", point_names=("a", "b"), normalizing_pair=(0, 0)), "normalizing_pair"),
+        (dict(name="x", point_names=("a", "b"), edges=((0, 5),)), "edge"),
+    ],
+)
 def test_invalid_schemas_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
         KeypointSchema(**kwargs)
@@ -80,14 +90,17 @@ def test_layout_round_trip_and_check_copies(rng):
     assert y[0, 0] != 1e9  # the caller's array is untouched
 
 
-@pytest.mark.parametrize("y, err, match", [
-    (np.zeros((3, 5)), ValueError, "even number"),
-    (np.zeros((3, 4, 3)), ValueError, "n_points, 2"),
-    (np.zeros(4), ValueError, "shape"),
-    (np.array([[1.0, np.inf]]), ValueError, "infinite"),
-    (np.array([[1.0, np.nan]]), ValueError, "only one coordinate"),
-    (np.array([["a", "b"]]), TypeError, "numeric"),
-])
+@pytest.mark.parametrize(
+    "y, err, match",
+    [
+        (np.zeros((3, 5)), ValueError, "even number"),
+        (np.zeros((3, 4, 3)), ValueError, "n_points, 2"),
+        (np.zeros(4), ValueError, "shape"),
+        (np.array([[1.0, np.inf]]), ValueError, "infinite"),
+        (np.array([[1.0, np.nan]]), ValueError, "only one coordinate"),
+        (np.array([["a", "b"]]), TypeError, "numeric"),
+    ],
+)
 def test_check_keypoints_errors(y, err, match):
     with pytest.raises(err, match=match):
         check_keypoints(y)

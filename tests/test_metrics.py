@@ -23,14 +23,18 @@ from sklearn_fkd.metrics import (
 
 EYES = KeypointSchema("eyes3", ("l", "r", "nose"), flip_pairs=((0, 1),), normalizing_pair=(0, 1))
 # two images, three points; the eyes are 10 px apart in image 0 and 20 px in image 1
-Y_TRUE = np.array([
-    [0.0, 0.0, 10.0, 0.0, 5.0, 5.0],
-    [0.0, 0.0, 20.0, 0.0, 10.0, 10.0],
-])
-Y_PRED = Y_TRUE + np.array([
-    [3.0, 4.0, 0.0, 0.0, 0.0, 1.0],  # errors 5, 0, 1
-    [0.0, 0.0, 6.0, 8.0, 0.0, 0.0],  # errors 0, 10, 0
-])
+Y_TRUE = np.array(
+    [
+        [0.0, 0.0, 10.0, 0.0, 5.0, 5.0],
+        [0.0, 0.0, 20.0, 0.0, 10.0, 10.0],
+    ]
+)
+Y_PRED = Y_TRUE + np.array(
+    [
+        [3.0, 4.0, 0.0, 0.0, 0.0, 1.0],  # errors 5, 0, 1
+        [0.0, 0.0, 6.0, 8.0, 0.0, 0.0],  # errors 0, 10, 0
+    ]
+)
 
 
 def test_hand_computed_values():
@@ -41,14 +45,16 @@ def test_hand_computed_values():
     np.testing.assert_allclose(per_image_nme(Y_TRUE, Y_PRED, EYES), [0.2, 1 / 6])
     assert nme(Y_TRUE, Y_PRED, EYES) == pytest.approx((0.2 + 1 / 6) / 2)
     # bbox: sqrt(10*5) and sqrt(20*10)
-    np.testing.assert_allclose(normalizing_distance(Y_TRUE, EYES, "bbox"),
-                               [np.sqrt(50), np.sqrt(200)])
+    np.testing.assert_allclose(
+        normalizing_distance(Y_TRUE, EYES, "bbox"), [np.sqrt(50), np.sqrt(200)]
+    )
     # PCK: normalised errors 0.5, 0, 0.1 | 0, 0.5, 0
     assert pck(Y_TRUE, Y_PRED, alpha=0.1, schema=EYES) == pytest.approx(4 / 6)
     assert pck(Y_TRUE, Y_PRED, alpha=0.05, schema=EYES) == pytest.approx(3 / 6)
     # AUC up to 0.3 of per-image NME 0.2 and 1/6: mean(1 - e/0.3)
     assert auc(Y_TRUE, Y_PRED, threshold=0.3, schema=EYES) == pytest.approx(
-        ((1 - 0.2 / 0.3) + (1 - (1 / 6) / 0.3)) / 2)
+        ((1 - 0.2 / 0.3) + (1 - (1 / 6) / 0.3)) / 2
+    )
     assert failure_rate(Y_TRUE, Y_PRED, threshold=0.18, schema=EYES) == 0.5
     assert nme(Y_TRUE, Y_PRED, EYES, normalize=10.0) == pytest.approx((2 + 10 / 3) / 2 / 10)
 
@@ -86,18 +92,21 @@ def test_all_nan_row_is_skipped_by_per_image_metrics():
     assert np.isnan(e[2]) and nme(y_true, y_pred, EYES) == pytest.approx(nme(Y_TRUE, Y_PRED, EYES))
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: mean_keypoint_error(Y_TRUE, Y_PRED[:, :4]), "different shapes"),
-    (lambda: mean_keypoint_error(Y_TRUE[:, :5], Y_PRED[:, :5]), "even number"),
-    (lambda: mean_keypoint_error(np.full((1, 4), np.nan), np.zeros((1, 4))), "no visible"),
-    (lambda: mean_keypoint_error(Y_TRUE, np.full_like(Y_PRED, np.nan)), "y_pred has NaN"),
-    (lambda: nme(Y_TRUE[:, :2], Y_PRED[:, :2]), "no normalizing_pair"),
-    (lambda: nme(Y_TRUE, Y_PRED, KAGGLE15), "15 points"),
-    (lambda: nme(Y_TRUE, Y_PRED, EYES, normalize="diag"), "normalize must be"),
-    (lambda: nme(np.zeros((1, 6)), np.ones((1, 6)), EYES), "not positive"),
-    (lambda: pck(Y_TRUE, Y_PRED, alpha=0, schema=EYES), "alpha"),
-    (lambda: auc(Y_TRUE, Y_PRED, threshold=-1, schema=EYES), "threshold"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: mean_keypoint_error(Y_TRUE, Y_PRED[:, :4]), "different shapes"),
+        (lambda: mean_keypoint_error(Y_TRUE[:, :5], Y_PRED[:, :5]), "even number"),
+        (lambda: mean_keypoint_error(np.full((1, 4), np.nan), np.zeros((1, 4))), "no visible"),
+        (lambda: mean_keypoint_error(Y_TRUE, np.full_like(Y_PRED, np.nan)), "y_pred has NaN"),
+        (lambda: nme(Y_TRUE[:, :2], Y_PRED[:, :2]), "no normalizing_pair"),
+        (lambda: nme(Y_TRUE, Y_PRED, KAGGLE15), "15 points"),
+        (lambda: nme(Y_TRUE, Y_PRED, EYES, normalize="diag"), "normalize must be"),
+        (lambda: nme(np.zeros((1, 6)), np.ones((1, 6)), EYES), "not positive"),
+        (lambda: pck(Y_TRUE, Y_PRED, alpha=0, schema=EYES), "alpha"),
+        (lambda: auc(Y_TRUE, Y_PRED, threshold=-1, schema=EYES), "threshold"),
+    ],
+)
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -135,14 +144,19 @@ def test_dummy_mean_shape_with_person_grouped_folds(imm):
     y = imm.keypoints
     scores = {}
     for name in get_scorer_names():
-        s = cross_val_score(DummyRegressor(), X, y, groups=imm.groups, cv=GroupKFold(4),
-                            scoring=get_scorer(name))
+        s = cross_val_score(
+            DummyRegressor(), X, y, groups=imm.groups, cv=GroupKFold(4), scoring=get_scorer(name)
+        )
         assert np.isfinite(s).all()
         scores[name] = s.mean()
     assert -scores["neg_mean_keypoint_error"] > 10  # a constant shape is far from the truth
     assert 0 < -scores["neg_nme"] < 1 and 0 <= scores["pck"] < 0.5
-    search = GridSearchCV(DummyRegressor(), {"strategy": ["mean", "median"]}, cv=GroupKFold(4),
-                          scoring={"nme": get_scorer("neg_nme"), "pck": get_scorer("pck")},
-                          refit="nme")
+    search = GridSearchCV(
+        DummyRegressor(),
+        {"strategy": ["mean", "median"]},
+        cv=GroupKFold(4),
+        scoring={"nme": get_scorer("neg_nme"), "pck": get_scorer("pck")},
+        refit="nme",
+    )
     search.fit(X, y, groups=imm.groups)
     assert set(search.cv_results_) >= {"mean_test_nme", "mean_test_pck"}

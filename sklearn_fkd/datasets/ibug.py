@@ -224,8 +224,9 @@ def load_dlib_xml(xml_path: str | Path, as_gray: bool = False, load_images: bool
                 ) from None
             if parts:
                 n_points = max(n_points, max(parts) + 1)
-            records.append((file, (left, top, left + width, top + height),
-                            box.get("ignore") == "1", parts))
+            records.append(
+                (file, (left, top, left + width, top + height), box.get("ignore") == "1", parts)
+            )
     if not records:
         raise ValueError(f"{xml_path}: no <box> elements")
     if n_points == 0:

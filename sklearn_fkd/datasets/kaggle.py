@@ -23,8 +23,7 @@ __all__ = [
 KAGGLE_SIZE = 96
 # The four points present on (almost) every row of Kaggle's training.csv; the other 11
 # are present on only 2,140 of its 7,049 rows.
-KAGGLE_CORE_POINTS = ("left_eye_center", "right_eye_center", "nose_tip",
-                      "mouth_center_bottom_lip")
+KAGGLE_CORE_POINTS = ("left_eye_center", "right_eye_center", "nose_tip", "mouth_center_bottom_lip")
 
 KAGGLE_DESCR = """Kaggle Facial Keypoints Detection (15 points, 96x96 grey)
 =========================================================
@@ -117,8 +116,13 @@ def load_kaggle_fkd(path, subset: str = "train") -> Bunch:
         image_ids = np.arange(1, len(frame) + 1)
     else:
         image_ids = frame["ImageId"].to_numpy(dtype=np.int64)
-    return Bunch(images=images, keypoints=keypoints, image_ids=image_ids, schema=KAGGLE15,
-                 DESCR=KAGGLE_DESCR)
+    return Bunch(
+        images=images,
+        keypoints=keypoints,
+        image_ids=image_ids,
+        schema=KAGGLE15,
+        DESCR=KAGGLE_DESCR,
+    )
 
 
 def write_kaggle_csv(images, keypoints, path, image_ids=None) -> Path:
@@ -264,8 +268,9 @@ def write_kaggle_submission(predictions, lookup_table, path, image_ids=None) -> 
             f"prediction for ImageId {int(table['ImageId'].iat[k])} "
             f"{table['FeatureName'].iat[k]} is NaN"
         )
-    out = pd.DataFrame({"RowId": table["RowId"].to_numpy(),
-                        "Location": np.clip(location, 0.0, KAGGLE_SIZE - 1.0)})
+    out = pd.DataFrame(
+        {"RowId": table["RowId"].to_numpy(), "Location": np.clip(location, 0.0, KAGGLE_SIZE - 1.0)}
+    )
     path = Path(path)
     out.to_csv(path, index=False)
     return path

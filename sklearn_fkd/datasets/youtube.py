@@ -108,8 +108,10 @@ def load_youtube_faces(subset: str = "train", data_home=None, as_gray: bool = Fa
         groups : ndarray of str, the person's name
         DESCR : str
     """
-    files = {"train": ("training", "training_frames_keypoints.csv"),
-             "test": ("test", "test_frames_keypoints.csv")}
+    files = {
+        "train": ("training", "training_frames_keypoints.csv"),
+        "test": ("test", "test_frames_keypoints.csv"),
+    }
     if subset not in files:
         raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
     folder = dataset_folder("youtube_faces_68pt", data_home)

@@ -1,0 +1,530 @@
+"""What the three estimators share: validation, tensors, target normalisation, the
+masked loss, a batched in-memory iterator, augmentation, devices and seeding.
+
+Coordinates inside the network are normalised to ``[-1, 1]`` over the image extent
+(``u = (2x + 1) / W - 1``), the ``align_corners=False`` convention of ``affine_grid``,
+so augmentation moves pixels and targets with one matrix, exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import LRScheduler
+from skorch.utils import to_numpy
+
+from ..augment import Augment
+from ..keypoints import KeypointSchema, check_keypoints, infer_schema
+from ..metrics import nme
+from ..nn.losses import LOSS_KINDS, MaskedKeypointLoss
+
+__all__ = ["BatchIterator", "KeypointDataset", "KeypointNet", "images_to_tensor", "resolve_device"]
+
+
+def resolve_device(device) -> str:
+    """``"auto"`` -> ``"cuda"`` when a GPU is visible, else ``"cpu"``; others unchanged."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def images_to_tensor(X, name: str = "X") -> torch.Tensor:
+    """Validate images and return them as one ``(n, C, H, W)`` tensor (no float copy).
+
+    uint8 images stay uint8 (scaled to [0, 1] batch by batch on the device); other
+    integer images must lie in 0..255 and become uint8; float images are taken as they
+    are (already scaled or standardised) in float32.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, H, W) or (n, H, W, C), or a list of such images
+
+    Returns
+    -------
+    Tensor of shape (n, C, H, W), uint8 or float32 (a view of ``X`` when possible; it
+    is never written to)
+    """
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty")
+        arrays = [np.asarray(im) for im in X]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"{name} holds images of different sizes ({len(shapes)} shapes, e.g. "
+                f"{sorted(shapes)[:2]}); put a Resize step (sklearn_fkd.preprocessing) "
+                "before the estimator"
+            )
+        X = np.stack(arrays)
+    arr = np.asarray(X)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numeric pixels, got dtype {arr.dtype}")
+    if arr.dtype == bool or np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real-valued pixels, got dtype {arr.dtype}")
+    if arr.ndim not in (3, 4):
+        raise ValueError(f"{name} must have shape (n, H, W) or (n, H, W, C), got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    if arr.ndim == 4 and arr.shape[3] not in (1, 2, 3, 4):
+        hint = " (channels first? use (n, H, W, C))" if arr.shape[1] in (1, 3) else ""
+        raise ValueError(f"{name} has {arr.shape[3]} channels in its last axis{hint}")
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.dtype == np.uint8:
+        out = torch.from_numpy(np.ascontiguousarray(arr))
+    elif np.issubdtype(arr.dtype, np.integer):
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi > 255:
+            raise ValueError(
+                f"integer {name} must lie in 0..255, found {lo}..{hi}; pass floats for "
+                "other ranges"
+            )
+        out = torch.from_numpy(arr.astype(np.uint8))
+    else:
+        out = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+        if not torch.isfinite(out).all():
+            raise ValueError(f"{name} contains NaN or infinite pixels")
+    return out.permute(0, 3, 1, 2)
+
+
+class KeypointDataset(torch.utils.data.Dataset):
+    """In-memory images ``(n, C, H, W)`` and normalised targets ``(n, 2K)`` or None."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor | None = None):
+        self.X = X
+        self.y = y
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i] if self.y is not None else torch.empty(0))
+
+
+def _tensors_of(dataset) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The tensors behind a KeypointDataset or a ``Subset`` of one (skorch's splits)."""
+    if isinstance(dataset, torch.utils.data.Subset):
+        X, y = _tensors_of(dataset.dataset)
+        idx = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+        return X[idx], (y[idx] if y is not None else None)
+    if isinstance(dataset, KeypointDataset):
+        return dataset.X, dataset.y
+    raise TypeError(f"expected a KeypointDataset, got {type(dataset).__name__}")
+
+
+class BatchIterator:
+    """Yield ``(X_batch, y_batch)`` slices of in-memory tensors.
+
+    Replaces ``torch.utils.data.DataLoader``: no per-item ``__getitem__`` and collation,
+    one index operation per batch. Shuffles with the global torch generator (seeded by
+    the estimator's ``random_state``). A trailing batch of one sample is dropped while
+    training (BatchNorm needs two); it is a different sample every epoch.
+    """
+
+    def __init__(
+        self, dataset, batch_size: int = 32, shuffle: bool = False, drop_singleton: bool = False
+    ):
+        self.X, self.y = _tensors_of(dataset)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_singleton = drop_singleton
+
+    def __len__(self) -> int:
+        n_batches = math.ceil(len(self.X) / self.batch_size)
+        if self.drop_singleton and len(self.X) % self.batch_size == 1 and n_batches > 1:
+            n_batches -= 1
+        return n_batches
+
+    def __iter__(self):
+        n = len(self.X)
+        order = torch.randperm(n) if self.shuffle else None
+        for b in range(len(self)):
+            sl = slice(b * self.batch_size, min(n, (b + 1) * self.batch_size))
+            idx = order[sl] if order is not None else sl
+            yield self.X[idx], (self.y[idx] if self.y is not None else None)
+
+
+class KeypointNet(NeuralNet):
+    """Base of the keypoint estimators: a skorch ``NeuralNet`` that speaks images and
+    pixel keypoints. Subclasses define ``_build_module`` and may override the loss,
+    ``_decode`` and ``_prepare_targets``.
+
+    Parameters shared by all estimators are documented on the subclasses.
+    """
+
+    def __init__(
+        self,
+        *,
+        schema: KeypointSchema | None = None,
+        augment: Augment | None = None,
+        loss: str = "mse",
+        lr: float = 1e-3,
+        max_epochs: int = 60,
+        batch_size: int = 32,
+        optimizer=torch.optim.AdamW,
+        lr_schedule: str | None = "cosine",
+        device: str = "auto",
+        random_state: int | None = None,
+        train_split=None,
+        callbacks=None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        **kwargs,
+    ):
+        super().__init__(
+            module=torch.nn.Identity,  # replaced by _build_module at initialize()
+            criterion=MaskedKeypointLoss,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            iterator_train=BatchIterator,
+            iterator_valid=BatchIterator,
+            dataset=KeypointDataset,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+        self.schema = schema
+        self.augment = augment
+        self.loss = loss
+        self.lr_schedule = lr_schedule
+        self.random_state = random_state
+
+    # -- construction ----------------------------------------------------------------
+
+    #: built by this class, not parameters (skorch lists every public attribute)
+    _internal_attributes = frozenset(
+        {"module", "criterion", "dataset", "iterator_train", "iterator_valid"}
+    )
+
+    def _get_param_names(self):
+        return [k for k in super()._get_param_names() if k not in self._internal_attributes]
+
+    def _build_module(self, n_keypoints: int, in_channels: int, **kwargs) -> torch.nn.Module:
+        """The network for ``n_keypoints`` points; ``kwargs`` are ``module__*`` params."""
+        raise NotImplementedError
+
+    def initialize_module(self):
+        """Build the network for the fitted point count and channels."""
+        kwargs = self.get_params_for("module")
+        module = self._build_module(self.n_keypoints_, self.n_channels_, **kwargs)
+        self.module_ = module.to(self.device_)
+        if self.device_.startswith("cuda"):
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
+        return self
+
+    def initialize_criterion(self):
+        """The masked coordinate loss chosen by ``loss``."""
+        if self.loss not in LOSS_KINDS:
+            raise ValueError(f"loss must be one of {LOSS_KINDS}, got {self.loss!r}")
+        self.criterion_ = MaskedKeypointLoss(self.loss).to(self.device_)
+        return self
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        if self.lr_schedule == "cosine":
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        torch.optim.lr_scheduler.CosineAnnealingLR,
+                        T_max=max(1, self.max_epochs),
+                        eta_min=self.lr * 0.01,
+                    ),
+                )
+            )
+        elif self.lr_schedule is not None:
+            raise ValueError(f"lr_schedule must be 'cosine' or None, got {self.lr_schedule!r}")
+        return callbacks
+
+    @contextmanager
+    def _skorch_device(self):
+        """Let skorch's own code see the resolved device instead of ``"auto"``."""
+        requested = self.device
+        self.device = self.device_
+        try:
+            yield
+        finally:
+            self.device = requested
+
+    def initialize(self):
+        self.device_ = resolve_device(self.device)
+        with self._skorch_device():
+            return super().initialize()
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        self.device_ = self.device  # skorch falls back to the CPU when CUDA is gone
+        self.device = requested
+
+    def load_params(self, *args, **kwargs):
+        with self._skorch_device():
+            super().load_params(*args, **kwargs)
+        return self
+
+    # -- data ------------------------------------------------------------------------
+
+    def _target_schema(self, y_flat: np.ndarray) -> KeypointSchema:
+        """The schema of the points the model predicts."""
+        k = y_flat.shape[1] // 2
+        schema = self.schema if self.schema is not None else infer_schema(k)
+        if not isinstance(schema, KeypointSchema):
+            raise TypeError(
+                f"schema must be a KeypointSchema or None, got {type(schema).__name__}"
+            )
+        if schema.n_points != k:
+            raise ValueError(f"schema {schema.name!r} has {schema.n_points} points, y has {k}")
+        return schema
+
+    def _prepare_targets(self, y) -> np.ndarray:
+        """Validated flat keypoints of the points this model predicts (a copy)."""
+        return check_keypoints(y)
+
+    def _normalize(self, y: np.ndarray) -> np.ndarray:
+        h, w = self.image_size_
+        out = y.copy()
+        out[:, 0::2] = (2 * out[:, 0::2] + 1) / w - 1
+        out[:, 1::2] = (2 * out[:, 1::2] + 1) / h - 1
+        return out
+
+    def _denormalize(self, u: np.ndarray) -> np.ndarray:
+        h, w = self.image_size_
+        out = np.asarray(u, dtype=np.float64).copy()
+        out[:, 0::2] = ((out[:, 0::2] + 1) * w - 1) / 2
+        out[:, 1::2] = ((out[:, 1::2] + 1) * h - 1) / 2
+        return out
+
+    def _check_images(self, X) -> torch.Tensor:
+        Xt = images_to_tensor(X)
+        c, h, w = Xt.shape[1:]
+        if (c, h, w) != (self.n_channels_, *self.image_size_):
+            raise ValueError(
+                f"X has images of {h}x{w} with {c} channel(s); the estimator was fitted on "
+                f"{self.image_size_[0]}x{self.image_size_[1]} with {self.n_channels_}"
+            )
+        return Xt
+
+    def _training_data(self, X, y, reset: bool) -> KeypointDataset:
+        """Validate ``X``, ``y`` and build the in-memory dataset (fitted stats on reset)."""
+        Xt = images_to_tensor(X)
+        y_flat = self._prepare_targets(y)
+        if len(y_flat) != len(Xt):
+            raise ValueError(f"X has {len(Xt)} images but y has {len(y_flat)} rows")
+        if reset:
+            self.schema_ = self._target_schema(y_flat)
+            self.n_keypoints_ = self.schema_.n_points
+            self.n_channels_ = int(Xt.shape[1])
+            self.image_size_ = (int(Xt.shape[2]), int(Xt.shape[3]))
+            scale = 255.0 if Xt.dtype == torch.uint8 else 1.0
+            flat = Xt.transpose(0, 1).reshape(self.n_channels_, -1).double() / scale
+            self.input_mean_ = flat.mean(dim=1).numpy().astype(np.float32)
+            self.input_std_ = np.maximum(flat.std(dim=1).numpy(), 1e-6).astype(np.float32)
+        else:
+            self._check_images(Xt.permute(0, 2, 3, 1).numpy())
+            if y_flat.shape[1] != 2 * self.n_keypoints_:
+                raise ValueError(
+                    f"y has {y_flat.shape[1] // 2} points, the estimator was fitted on "
+                    f"{self.n_keypoints_}"
+                )
+        empty = np.isnan(y_flat).all(axis=1)
+        if empty.all():
+            raise ValueError("every row of y is missing (all NaN); nothing to learn from")
+        if empty.any():
+            warnings.warn(
+                f"{int(empty.sum())} of {len(empty)} training rows have no keypoint (all "
+                "NaN) and are left out of the loss",
+                UserWarning,
+                stacklevel=3,
+            )
+            Xt, y_flat = Xt[torch.from_numpy(~empty)], y_flat[~empty]
+        return KeypointDataset(Xt, torch.from_numpy(self._normalize(y_flat).astype(np.float32)))
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            kwargs = {
+                "shuffle": True,
+                "drop_singleton": True,
+                **self.get_params_for("iterator_train"),
+            }
+            iterator = self.iterator_train
+        else:
+            kwargs = self.get_params_for("iterator_valid")
+            iterator = self.iterator_valid
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        return iterator(dataset, **kwargs)
+
+    # -- fitting ---------------------------------------------------------------------
+
+    @contextmanager
+    def _seeded(self):
+        """Run under ``random_state`` without touching the caller's global torch RNG."""
+        if self.random_state is None:
+            yield
+            return
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(self.random_state))
+            yield
+
+    def fit(self, X, y, **fit_params):
+        """Fit the network (re-initialised unless ``warm_start``).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W) or (n, H, W, C), or a list of same-size images
+            uint8 (0..255) or float images.
+        y : array-like of shape (n, 2K) or (n, K, 2)
+            Keypoints in pixels of ``X``; NaN = missing (trained around).
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(X, KeypointDataset):
+            return super().fit(X, None, **fit_params)
+        reset = not (self.warm_start and getattr(self, "initialized_", False))
+        self._validate_augment()
+        with self._seeded():
+            dataset = self._training_data(X, y, reset=reset)
+            if reset:
+                self.initialize()
+            return super().partial_fit(dataset, None, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        Keeps the module, the optimizer state and the history; the first call
+        initialises like :meth:`fit`.
+        """
+        if isinstance(X, KeypointDataset):
+            return super().partial_fit(X, None, **fit_params)
+        first = not getattr(self, "initialized_", False)
+        self._validate_augment()
+        with self._seeded() if first else nullcontext():
+            dataset = self._training_data(X, y, reset=first)
+            if first:
+                self.initialize()
+            return super().partial_fit(dataset, None, **fit_params)
+
+    def _validate_augment(self):
+        if self.augment is not None:
+            if not isinstance(self.augment, Augment):
+                raise TypeError(
+                    f"augment must be a sklearn_fkd.augment.Augment or None, got "
+                    f"{type(self.augment).__name__}"
+                )
+            self.augment.validate()
+
+    def _flip_permutation(self):
+        """The schema's flip permutation, or None when left/right are unknown."""
+        generic = self.schema_.name.startswith("generic") and self.schema_.n_points > 1
+        return None if generic else self.schema_.flip_permutation
+
+    def _to_device_input(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device_, non_blocking=True)
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Standardise a [0, 1]-scaled batch on the device and run the module."""
+        mean = torch.as_tensor(self.input_mean_, device=x.device).view(1, -1, 1, 1)
+        std = torch.as_tensor(self.input_std_, device=x.device).view(1, -1, 1, 1)
+        x = (x - mean) / std
+        if x.is_cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                return self.module_(x).float()
+        return self.module_(x)
+
+    def infer(self, x, **fit_params):
+        return self._forward(self._to_device_input(x))
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        x = self._to_device_input(Xi)
+        yi = yi.to(self.device_, non_blocking=True)
+        if self.augment is not None:
+            x, points = self.augment(x, yi.view(len(yi), -1, 2), self._flip_permutation())
+            yi = points.reshape(len(yi), -1)
+        y_pred = self._forward(x)
+        loss = self.get_loss(y_pred, yi, X=x, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred, y_true.to(self.device_))
+
+    # -- prediction ------------------------------------------------------------------
+
+    def _decode(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Network outputs of a batch -> normalised coordinates ``(B, 2K)``."""
+        return outputs
+
+    def predict(self, X) -> np.ndarray:
+        """Keypoints of each image, in pixels of ``X``.
+
+        Streams through ``X`` in batches of ``batch_size`` (memory stays bounded).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W) or (n, H, W, C)
+            Images of the fitted size and channel count.
+
+        Returns
+        -------
+        ndarray of shape (n, 2K), float64
+        """
+        check_is_fitted(self, "module_")
+        dataset = KeypointDataset(self._check_images(X))
+        parts = [
+            to_numpy(self._decode(out.to(self.device_)))
+            for out in self.forward_iter(dataset, training=False, device=self.device_)
+        ]
+        return self._denormalize(np.concatenate(parts, axis=0))
+
+    def predict_proba(self, X):  # a regressor has no probabilities
+        raise AttributeError("keypoint estimators have no predict_proba; use predict")
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Negative NME of the predictions (greater is better).
+
+        Normalised by the schema's pair (outer eye corners for 68 and 58 points, eye
+        centres for Kaggle's 15); a schema without a pair (the nose, generic schemas)
+        is normalised by the image diagonal ``sqrt(H^2 + W^2)``.
+        """
+        if sample_weight is not None:
+            raise ValueError("score does not support sample_weight")
+        check_is_fitted(self, "module_")
+        y_true = self._prepare_targets(y)
+        y_pred = self.predict(X)
+        if self.schema_.normalizing_pair is not None:
+            return -nme(y_true, y_pred, schema=self.schema_)
+        h, w = self.image_size_
+        return -nme(y_true, y_pred, schema=self.schema_, normalize=math.hypot(h, w))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags

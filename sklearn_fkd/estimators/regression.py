@@ -1,0 +1,251 @@
+"""Direct coordinate regression: NoseRegressor and FaceKeypointRegressor."""
+
+from __future__ import annotations
+
+import torch
+
+from ..keypoints import NOSE, KeypointSchema, check_keypoints, convert_keypoints, infer_schema
+from ..nn.cnn import KeypointCNN
+from ..nn.resnet import ResNet18Keypoints
+from ._base import KeypointNet
+
+__all__ = ["FaceKeypointRegressor", "NoseRegressor"]
+
+COMMON_PARAMETERS = """
+    augment : Augment or None, default=None
+        Train-time augmentation (:class:`sklearn_fkd.augment.Augment`), applied to
+        training batches only, freshly each epoch; its parameters are tunable as
+        ``augment__rotation`` etc.
+    lr : float, default=1e-3
+        Learning rate of the optimizer (AdamW).
+    max_epochs : int
+        Number of epochs.
+    batch_size : int, default=32
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Its options go through ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
+    lr_schedule : {"cosine", None}, default="cosine"
+        Cosine annealing of the learning rate to 1 % over ``max_epochs``.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when present (with bfloat16 autocast and channels-last),
+        else the CPU; or any torch device string. The resolved one is ``device_``.
+    random_state : int or None, default=None
+        Seeds weight initialisation, shuffling and augmentation (reproducible on the
+        CPU); the caller's global torch RNG is left untouched.
+    train_split : callable or None, default=None
+        skorch's internal validation split (e.g. ``skorch.dataset.ValidSplit(0.1)``) for
+        ``valid_loss`` in ``history``; None trains on everything.
+    callbacks : list of skorch callbacks, optional
+        E.g. ``EarlyStopping``, ``Checkpoint``; a cosine ``LRScheduler`` is added by
+        ``lr_schedule``.
+    warm_start : bool, default=False
+        Keep training the same network on a new ``fit``.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+    **kwargs
+        Other skorch parameters (``optimizer__*``, ``iterator_train__*``,
+        ``callbacks__*``, ``module__*``).
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+    schema_ : KeypointSchema
+        The schema of the predicted points.
+    n_keypoints_ : int
+    image_size_ : (int, int)
+        ``(H, W)`` of the training images; ``predict`` needs the same.
+    n_channels_ : int
+    input_mean_, input_std_ : ndarray of shape (n_channels_,)
+        Pixel statistics (on the [0, 1] scale) used to standardise inputs.
+    device_ : str
+    history_ : skorch History
+        Per-epoch ``train_loss`` (and ``valid_loss`` with a ``train_split``), durations.
+"""
+
+
+class _CNNParams:
+    """The small-CNN hyperparameters, shared by the two regressors."""
+
+    def _cnn(self, n_outputs: int, in_channels: int, **kwargs) -> KeypointCNN:
+        params = dict(
+            channels=tuple(self.channels),
+            kernel_size=self.kernel_size,
+            convs_per_block=self.convs_per_block,
+            hidden_units=self.hidden_units,
+            dropout=self.dropout,
+        )
+        params.update(kwargs)
+        return KeypointCNN(n_outputs, in_channels=in_channels, **params)
+
+
+class NoseRegressor(_CNNParams, KeypointNet):
+    """Regress the nose tip with a small CNN.
+
+    ``y`` may hold just the nose, ``(n, 2)``, or a full annotation whose schema has a
+    nose tip (IMM58, IBUG68, KAGGLE15; given by ``schema`` or inferred from the point
+    count), from which the nose is picked. Predictions are ``(n, 2)``.
+
+    Parameters
+    ----------
+    channels : tuple of int, default=(32, 64, 128, 256)
+        Widths of the conv blocks; the number of blocks is its length.
+    kernel_size : int, default=3
+    convs_per_block : int, default=2
+    hidden_units : int, default=256
+    dropout : float, default=0.2
+    schema : KeypointSchema or None, default=None
+        Schema of the ``y`` given to ``fit``/``score`` (the nose is taken from it).
+    loss : {"mse", "smooth_l1", "wing"}, default="mse"
+        Masked coordinate loss.
+    """
+
+    def __init__(
+        self,
+        *,
+        channels=(32, 64, 128, 256),
+        kernel_size=3,
+        convs_per_block=2,
+        hidden_units=256,
+        dropout=0.2,
+        schema=None,
+        augment=None,
+        loss="mse",
+        lr=1e-3,
+        max_epochs=60,
+        batch_size=32,
+        optimizer=torch.optim.AdamW,
+        lr_schedule="cosine",
+        device="auto",
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            schema=schema,
+            augment=augment,
+            loss=loss,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            lr_schedule=lr_schedule,
+            device=device,
+            random_state=random_state,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.convs_per_block = convs_per_block
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+
+    def _prepare_targets(self, y):
+        flat = check_keypoints(y)
+        if flat.shape[1] == 2 and (self.schema is None or self.schema.n_points == 1):
+            return flat
+        source = self.schema if self.schema is not None else infer_schema(flat.shape[1] // 2)
+        if not isinstance(source, KeypointSchema):
+            raise TypeError(
+                f"schema must be a KeypointSchema or None, got {type(source).__name__}"
+            )
+        return convert_keypoints(flat, source, NOSE)
+
+    def _target_schema(self, y_flat):
+        return NOSE
+
+    def _build_module(self, n_keypoints, in_channels, **kwargs):
+        return self._cnn(2 * n_keypoints, in_channels, **kwargs)
+
+
+class FaceKeypointRegressor(_CNNParams, KeypointNet):
+    """Regress all keypoints with a small CNN or a ResNet-18.
+
+    Parameters
+    ----------
+    backbone : {"cnn", "resnet18"}, default="cnn"
+        ``"cnn"``: :class:`~sklearn_fkd.nn.KeypointCNN` with the parameters below;
+        ``"resnet18"``: torchvision's ResNet-18 with a stem for the image's channels
+        (:class:`~sklearn_fkd.nn.ResNet18Keypoints`).
+    weights : str or path-like, optional
+        ResNet-18 only: a local torchvision state dict to start from (loaded with
+        ``weights_only=True``; nothing is downloaded).
+    channels, kernel_size, convs_per_block, hidden_units, dropout
+        The CNN's hyperparameters (see :class:`NoseRegressor`); ignored by ResNet-18.
+    schema : KeypointSchema or None, default=None
+        Schema of ``y``; inferred from the point count when None (1 -> NOSE,
+        15 -> KAGGLE15, 58 -> IMM58, 68 -> IBUG68, else generic, without flip pairs).
+        Used by ``score`` (NME pair) and by the augmentation's left/right flip.
+    loss : {"mse", "smooth_l1", "wing"}, default="mse"
+    """
+
+    def __init__(
+        self,
+        *,
+        backbone="cnn",
+        weights=None,
+        channels=(32, 64, 128, 256),
+        kernel_size=3,
+        convs_per_block=2,
+        hidden_units=256,
+        dropout=0.2,
+        schema=None,
+        augment=None,
+        loss="mse",
+        lr=1e-3,
+        max_epochs=60,
+        batch_size=32,
+        optimizer=torch.optim.AdamW,
+        lr_schedule="cosine",
+        device="auto",
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            schema=schema,
+            augment=augment,
+            loss=loss,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            lr_schedule=lr_schedule,
+            device=device,
+            random_state=random_state,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.backbone = backbone
+        self.weights = weights
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.convs_per_block = convs_per_block
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+
+    def _build_module(self, n_keypoints, in_channels, **kwargs):
+        if self.backbone == "cnn":
+            if self.weights is not None:
+                raise ValueError("weights= is only for backbone='resnet18'")
+            return self._cnn(2 * n_keypoints, in_channels, **kwargs)
+        if self.backbone == "resnet18":
+            return ResNet18Keypoints(
+                2 * n_keypoints, in_channels=in_channels, weights=self.weights, **kwargs
+            )
+        raise ValueError(f"backbone must be 'cnn' or 'resnet18', got {self.backbone!r}")
+
+
+NoseRegressor.__doc__ += COMMON_PARAMETERS
+FaceKeypointRegressor.__doc__ += COMMON_PARAMETERS

@@ -1,0 +1,17 @@
+"""Pure PyTorch building blocks (no scikit-learn here): networks, heatmaps, losses."""
+
+from .cnn import KeypointCNN
+from .heatmaps import decode_heatmaps, gaussian_heatmaps
+from .losses import MaskedHeatmapLoss, MaskedKeypointLoss
+from .resnet import ResNet18Keypoints
+from .unet import UNet
+
+__all__ = [
+    "KeypointCNN",
+    "MaskedHeatmapLoss",
+    "MaskedKeypointLoss",
+    "ResNet18Keypoints",
+    "UNet",
+    "decode_heatmaps",
+    "gaussian_heatmaps",
+]
