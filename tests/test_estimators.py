@@ -63,10 +63,13 @@ def test_fit_predict_shapes_clone_pickle(kind, small_imm):
 
 def test_module_hyperparameters_are_estimator_params(small_imm):
     X, y, _ = small_imm
-    est = FAST["cnn"]().set_params(channels=(4, 8), kernel_size=5, hidden_units=0)
+    est = FAST["cnn"]().set_params(channels=(4, 8), kernel_size=5)
     est.fit(X[:20], y[:20])
-    convs = [m for m in est.module_.modules() if isinstance(m, torch.nn.Conv2d)]
+    convs = [m for m in est.module_.features if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [4, 8] and convs[0].kernel_size == (5, 5)
+    assert est.module_.head.out_channels == 58  # one soft-argmax map per point
+    fc = FAST["cnn"](head="fc", hidden_units=16).fit(X[:20], y[:20])
+    assert [m.out_features for m in fc.module_.head if isinstance(m, torch.nn.Linear)] == [16, 116]
     heat = FAST["heatmap"]().set_params(depth=1, base_channels=2).fit(X[:20], y[:20])
     assert heat.module_.out.in_channels == 2 and len(heat.module_.down) == 1
 

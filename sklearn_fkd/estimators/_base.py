@@ -14,6 +14,7 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import LRScheduler
@@ -232,21 +233,17 @@ class KeypointNet(NeuralNet):
         self.criterion_ = MaskedKeypointLoss(self.loss).to(self.device_)
         return self
 
-    def get_default_callbacks(self):
-        callbacks = list(super().get_default_callbacks())
+    @property
+    def _default_callbacks(self):
+        """skorch's defaults plus the cosine schedule (validated in fit, not here)."""
+        callbacks = list(super()._default_callbacks)
         if self.lr_schedule == "cosine":
-            callbacks.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        torch.optim.lr_scheduler.CosineAnnealingLR,
-                        T_max=max(1, self.max_epochs),
-                        eta_min=self.lr * 0.01,
-                    ),
-                )
+            schedule = LRScheduler(
+                torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=max(1, self.max_epochs),
+                eta_min=self.lr * 0.01,
             )
-        elif self.lr_schedule is not None:
-            raise ValueError(f"lr_schedule must be 'cosine' or None, got {self.lr_schedule!r}")
+            callbacks.append(("lr_schedule", schedule))
         return callbacks
 
     @contextmanager
@@ -400,7 +397,7 @@ class KeypointNet(NeuralNet):
         if isinstance(X, KeypointDataset):
             return super().fit(X, None, **fit_params)
         reset = not (self.warm_start and getattr(self, "initialized_", False))
-        self._validate_augment()
+        self._validate_fit_params()
         with self._seeded():
             dataset = self._training_data(X, y, reset=reset)
             if reset:
@@ -416,18 +413,21 @@ class KeypointNet(NeuralNet):
         if isinstance(X, KeypointDataset):
             return super().partial_fit(X, None, **fit_params)
         first = not getattr(self, "initialized_", False)
-        self._validate_augment()
+        self._validate_fit_params()
         with self._seeded() if first else nullcontext():
             dataset = self._training_data(X, y, reset=first)
             if first:
                 self.initialize()
             return super().partial_fit(dataset, None, **fit_params)
 
-    def _validate_augment(self):
+    def _validate_fit_params(self):
+        """Check the estimator's own parameters (at fit, as scikit-learn asks)."""
+        if self.lr_schedule not in ("cosine", None):
+            raise ValueError(f"lr_schedule must be 'cosine' or None, got {self.lr_schedule!r}")
         if self.augment is not None:
             if not isinstance(self.augment, Augment):
                 raise TypeError(
-                    f"augment must be a sklearn_fkd.augment.Augment or None, got "
+                    "augment must be a sklearn_fkd.augment.Augment or None, got "
                     f"{type(self.augment).__name__}"
                 )
             self.augment.validate()
@@ -499,8 +499,9 @@ class KeypointNet(NeuralNet):
         ]
         return self._denormalize(np.concatenate(parts, axis=0))
 
-    def predict_proba(self, X):  # a regressor has no probabilities
-        raise AttributeError("keypoint estimators have no predict_proba; use predict")
+    @available_if(lambda self: False)
+    def predict_proba(self, X):
+        """Not available: keypoint estimators are regressors (use ``predict``)."""
 
     def score(self, X, y, sample_weight=None) -> float:
         """Negative NME of the predictions (greater is better).

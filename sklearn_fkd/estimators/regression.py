@@ -70,6 +70,7 @@ class _CNNParams:
             channels=tuple(self.channels),
             kernel_size=self.kernel_size,
             convs_per_block=self.convs_per_block,
+            head=self.head,
             hidden_units=self.hidden_units,
             dropout=self.dropout,
         )
@@ -86,12 +87,19 @@ class NoseRegressor(_CNNParams, KeypointNet):
 
     Parameters
     ----------
-    channels : tuple of int, default=(32, 64, 128, 256)
+    channels : tuple of int, default=(16, 32, 64, 128, 128)
         Widths of the conv blocks; the number of blocks is its length.
     kernel_size : int, default=3
-    convs_per_block : int, default=2
+    convs_per_block : int, default=1
+    head : {"softargmax", "fc"}, default="softargmax"
+        ``"softargmax"``: one logit map per point at stride 8, coordinates as the
+        spatial-softmax expectation (integral regression, Nibali et al. 2018);
+        ``"fc"``: the course model's flatten + fully connected head.
+        See :class:`~sklearn_fkd.nn.KeypointCNN`.
     hidden_units : int, default=256
-    dropout : float, default=0.2
+        ``"fc"`` head only.
+    dropout : float, default=0.0
+        ``"fc"`` head only.
     schema : KeypointSchema or None, default=None
         Schema of the ``y`` given to ``fit``/``score`` (the nose is taken from it).
     loss : {"mse", "smooth_l1", "wing"}, default="mse"
@@ -101,11 +109,12 @@ class NoseRegressor(_CNNParams, KeypointNet):
     def __init__(
         self,
         *,
-        channels=(32, 64, 128, 256),
+        channels=(16, 32, 64, 128, 128),
         kernel_size=3,
-        convs_per_block=2,
+        convs_per_block=1,
+        head="softargmax",
         hidden_units=256,
-        dropout=0.2,
+        dropout=0.0,
         schema=None,
         augment=None,
         loss="mse",
@@ -144,6 +153,7 @@ class NoseRegressor(_CNNParams, KeypointNet):
         self.convs_per_block = convs_per_block
         self.hidden_units = hidden_units
         self.dropout = dropout
+        self.head = head
 
     def _prepare_targets(self, y):
         flat = check_keypoints(y)
@@ -175,7 +185,7 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
     weights : str or path-like, optional
         ResNet-18 only: a local torchvision state dict to start from (loaded with
         ``weights_only=True``; nothing is downloaded).
-    channels, kernel_size, convs_per_block, hidden_units, dropout
+    channels, kernel_size, convs_per_block, head, hidden_units, dropout
         The CNN's hyperparameters (see :class:`NoseRegressor`); ignored by ResNet-18.
     schema : KeypointSchema or None, default=None
         Schema of ``y``; inferred from the point count when None (1 -> NOSE,
@@ -189,11 +199,12 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
         *,
         backbone="cnn",
         weights=None,
-        channels=(32, 64, 128, 256),
+        channels=(16, 32, 64, 128, 128),
         kernel_size=3,
-        convs_per_block=2,
+        convs_per_block=1,
+        head="softargmax",
         hidden_units=256,
-        dropout=0.2,
+        dropout=0.0,
         schema=None,
         augment=None,
         loss="mse",
@@ -234,6 +245,7 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
         self.convs_per_block = convs_per_block
         self.hidden_units = hidden_units
         self.dropout = dropout
+        self.head = head
 
     def _build_module(self, n_keypoints, in_channels, **kwargs):
         if self.backbone == "cnn":

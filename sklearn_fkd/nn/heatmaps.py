@@ -71,3 +71,28 @@ def decode_heatmaps(heatmaps: torch.Tensor) -> torch.Tensor:
     dx = offset(ix, w, lambda xx: at(iy, xx))
     dy = offset(iy, h, lambda yy: at(yy, ix))
     return torch.stack([ix.float() + dx, iy.float() + dy], dim=-1)
+
+
+def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
+    """Expected position under a spatial softmax (integral regression, DSNT).
+
+    Differentiable; coordinates are normalised to ``[-1, 1]`` with cell ``i`` of ``n``
+    centred at ``(2i + 1) / n - 1`` (the ``align_corners=False`` convention), as in
+    Nibali et al. 2018, "Numerical Coordinate Regression with Convolutional Neural
+    Networks".
+
+    Parameters
+    ----------
+    logits : Tensor of shape (B, K, h, w)
+
+    Returns
+    -------
+    Tensor of shape (B, K, 2), ``(x, y)``
+    """
+    h, w = logits.shape[-2:]
+    prob = torch.softmax(logits.float().flatten(2), dim=-1).view(logits.shape)
+    xs = (2 * torch.arange(w, device=logits.device, dtype=prob.dtype) + 1) / w - 1
+    ys = (2 * torch.arange(h, device=logits.device, dtype=prob.dtype) + 1) / h - 1
+    x = (prob.sum(dim=2) * xs).sum(dim=-1)
+    y = (prob.sum(dim=3) * ys).sum(dim=-1)
+    return torch.stack([x, y], dim=-1)

@@ -1,0 +1,70 @@
+"""Shared by the benchmark scripts: run metadata, result files, tables."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import resource
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import sklearn_fkd
+from sklearn_fkd._imaging import resize_image, scale_keypoints, to_gray
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    """Where and with what a benchmark ran."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sklearn_fkd": sklearn_fkd.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "platform": platform.platform(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB (Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def save_results(name: str, rows: list[dict], extra: dict | None = None) -> Path:
+    """Write ``benchmarks/results/<name>.json`` with the rows and the run metadata."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine(), "rows": rows, **(extra or {})}
+    path.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n")
+    print(f"\nwrote {path.relative_to(RESULTS.parent.parent)}")
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def grey_resized(images, size: tuple[int, int]):
+    """Grey images resized to ``size = (width, height)``, and the per-image scales."""
+    out = np.stack([resize_image(to_gray(np.asarray(im)), size) for im in images])
+    sx = np.array([size[0] / np.asarray(im).shape[1] for im in images])
+    sy = np.array([size[1] / np.asarray(im).shape[0] for im in images])
+    return out, sx, sy
+
+
+def to_original(pred, sx, sy):
+    """Map predictions in the resized frame back to the original pixels."""
+    return scale_keypoints(pred, 1 / np.asarray(sx), 1 / np.asarray(sy))

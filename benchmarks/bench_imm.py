@@ -1,0 +1,150 @@
+"""IMM faces (course parts 1 and 2): nose tip and all 58 points.
+
+Persons 1-32 train, 33-40 test (person-disjoint). Grey images resized to 160x120;
+errors in the original 640x480 pixels. IMM face database: Nordstrøm et al. 2004,
+Stegmann et al. 2003.
+
+    python benchmarks/bench_imm.py            # defaults, with/without augmentation
+    python benchmarks/bench_imm.py --variants # + the course's lr / channel variants
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from _common import RESULTS, grey_resized, peak_rss_mib, save_results, to_original
+from sklearn_fkd import IMM58, NOSE, Augment, FaceKeypointRegressor, NoseRegressor
+from sklearn_fkd._imaging import scale_keypoints
+from sklearn_fkd.datasets import load_imm_faces
+from sklearn_fkd.demo import format_table
+from sklearn_fkd.keypoints import convert_keypoints
+from sklearn_fkd.metrics import mean_keypoint_error, nme, normalizing_distance, pck, per_image_nme
+from sklearn_fkd.plotting import plot_keypoints
+
+SIZE = (160, 120)
+COURSE = {"nose": 30.0, "imm58": 29.0}  # the course write-ups' mean errors, pixels
+
+
+def run(name, est, task, data) -> tuple[dict, np.ndarray]:
+    X, y, sx, sy, train, interocular, y_orig = data
+    target = convert_keypoints(y, IMM58, NOSE) if task == "nose" else y
+    truth = convert_keypoints(y_orig, IMM58, NOSE) if task == "nose" else y_orig
+    schema = NOSE if task == "nose" else IMM58
+    t0 = time.perf_counter()
+    est.fit(X[train], target[train])
+    fit_s = time.perf_counter() - t0
+    pred = to_original(est.predict(X[~train]), sx[~train], sy[~train])
+    row = {
+        "model": name,
+        "task": task,
+        "train_s": round(fit_s, 1),
+        "epochs": est.max_epochs,
+        "mean_px": mean_keypoint_error(truth[~train], pred),
+        "nme": nme(truth[~train], pred, schema=schema, normalize=interocular),
+        "pck@0.05": pck(truth[~train], pred, alpha=0.05, schema=schema, normalize=interocular),
+        "course_px": COURSE["nose" if task == "nose" else "imm58"],
+    }
+    print(format_table([row]), flush=True)
+    return row, pred
+
+
+def figure(images, truth, pred, schema, interocular, history, path):
+    """Best and worst test predictions, and the loss curve."""
+    err = per_image_nme(truth, pred, schema=schema, normalize=interocular)
+    order = np.argsort(err)
+    fig, axes = plt.subplots(1, 5, figsize=(17, 3.4))
+    for ax, i, tag in zip(
+        axes, [*order[:2], *order[-2:]], ["best", "best", "worst", "worst"], strict=False
+    ):
+        plot_keypoints(
+            images[i], truth[i], pred[i], schema=schema, ax=ax, title=f"{tag}: NME {err[i]:.3f}"
+        )
+    axes[-1].plot(history[:, "train_loss"], label="train loss")
+    axes[-1].set_yscale("log")
+    axes[-1].set_xlabel("epoch")
+    axes[-1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", action="store_true", help="also the course's variants")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    imm = load_imm_faces()
+    X, sx, sy = grey_resized(imm.images, SIZE)
+    y = scale_keypoints(imm.keypoints, sx, sy)
+    train = imm.groups < 33
+    interocular = normalizing_distance(imm.keypoints[~train], IMM58)
+    data = (X, y, sx, sy, train, interocular, imm.keypoints)
+    seed = args.seed
+    runs = [
+        ("NoseRegressor()", NoseRegressor(random_state=seed), "nose"),
+        (
+            "NoseRegressor(augment=Augment())",
+            NoseRegressor(augment=Augment(), random_state=seed),
+            "nose",
+        ),
+        ("FaceKeypointRegressor()", FaceKeypointRegressor(random_state=seed), "imm58"),
+        (
+            "FaceKeypointRegressor(augment=Augment())",
+            FaceKeypointRegressor(augment=Augment(), random_state=seed),
+            "imm58",
+        ),
+    ]
+    if args.variants:
+        runs += (
+            [
+                (f"NoseRegressor(lr={lr})", NoseRegressor(lr=lr, random_state=seed), "nose")
+                for lr in (1e-4, 1e-2)
+            ]
+            + [
+                (
+                    f"NoseRegressor(channels={ch})",
+                    NoseRegressor(channels=ch, random_state=seed),
+                    "nose",
+                )
+                for ch in ((8, 16, 32, 64, 64), (32, 64, 128, 256, 256))
+            ]
+            + [
+                (
+                    "NoseRegressor(head='fc') (course model)",
+                    NoseRegressor(head="fc", random_state=seed),
+                    "nose",
+                ),
+            ]
+        )
+    rows = []
+    for name, est, task in runs:
+        row, pred = run(name, est, task, data)
+        rows.append(row)
+        schema = NOSE if task == "nose" else IMM58
+        truth = imm.keypoints[~train]
+        truth = convert_keypoints(truth, IMM58, NOSE) if task == "nose" else truth
+        slug = name.split("(")[0].lower() + ("_aug" if "augment" in name else "")
+        if name.endswith("()") or "augment" in name:
+            figure(
+                imm.images[~train],
+                truth,
+                pred,
+                schema,
+                interocular,
+                est.history,
+                RESULTS / f"imm_{slug}.png",
+            )
+    print("\n" + format_table(rows))
+    save_results("imm", rows, {"peak_rss_mib": peak_rss_mib(), "input_size": SIZE})
+
+
+if __name__ == "__main__":
+    main()
