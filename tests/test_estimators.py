@@ -206,7 +206,8 @@ def test_save_and_load_params(tmp_path, small_imm):
     [
         (lambda X, y: ([X[0], X[1][:-1]], y[:2]), "different sizes"),
         (lambda X, y: (X[:5], y[:4]), "5 images but y has 4"),
-        (lambda X, y: (X[:5, None], y[:5]), r"\(n, H, W\) or \(n, H, W, C\)"),
+        (lambda X, y: (X[:5, None], y[:5]), "channels first"),
+        (lambda X, y: (X[:5, None, None], y[:5]), r"\(n, H, W\) or \(n, H, W, C\)"),
         (lambda X, y: (X[:5].astype(np.int64) * 4, y[:5]), "0..255"),
         (lambda X, y: (np.where(X[:5] > 100, np.nan, X[:5] / 255.0), y[:5]), "NaN or infinite"),
         (lambda X, y: (X[:0], y[:0]), "empty"),

@@ -165,11 +165,11 @@ class KeypointNet(NeuralNet):
         self,
         *,
         schema: KeypointSchema | None = None,
-        augment: Augment | None = None,
+        augment: Augment | str | None = "auto",
         loss: str = "mse",
         lr: float = 1e-3,
         max_epochs: int = 60,
-        batch_size: int = 32,
+        batch_size: int = 8,
         optimizer=torch.optim.AdamW,
         lr_schedule: str | None = "cosine",
         device: str = "auto",
@@ -394,10 +394,10 @@ class KeypointNet(NeuralNet):
         -------
         self
         """
+        self._validate_fit_params()
         if isinstance(X, KeypointDataset):
             return super().fit(X, None, **fit_params)
         reset = not (self.warm_start and getattr(self, "initialized_", False))
-        self._validate_fit_params()
         with self._seeded():
             dataset = self._training_data(X, y, reset=reset)
             if reset:
@@ -410,10 +410,10 @@ class KeypointNet(NeuralNet):
         Keeps the module, the optimizer state and the history; the first call
         initialises like :meth:`fit`.
         """
+        self._validate_fit_params()
         if isinstance(X, KeypointDataset):
             return super().partial_fit(X, None, **fit_params)
         first = not getattr(self, "initialized_", False)
-        self._validate_fit_params()
         with self._seeded() if first else nullcontext():
             dataset = self._training_data(X, y, reset=first)
             if first:
@@ -421,16 +421,21 @@ class KeypointNet(NeuralNet):
             return super().partial_fit(dataset, None, **fit_params)
 
     def _validate_fit_params(self):
-        """Check the estimator's own parameters (at fit, as scikit-learn asks)."""
+        """Check the estimator's own parameters (at fit, as scikit-learn asks) and
+        resolve ``augment`` into ``augment_``."""
         if self.lr_schedule not in ("cosine", None):
             raise ValueError(f"lr_schedule must be 'cosine' or None, got {self.lr_schedule!r}")
-        if self.augment is not None:
-            if not isinstance(self.augment, Augment):
-                raise TypeError(
-                    "augment must be a sklearn_fkd.augment.Augment or None, got "
-                    f"{type(self.augment).__name__}"
-                )
-            self.augment.validate()
+        if isinstance(self.augment, str) and self.augment == "auto":
+            self.augment_ = Augment()
+        elif self.augment is None or isinstance(self.augment, Augment):
+            self.augment_ = self.augment
+        else:
+            raise TypeError(
+                "augment must be 'auto', None or a sklearn_fkd.augment.Augment, got "
+                f"{self.augment!r}"
+            )
+        if self.augment_ is not None:
+            self.augment_.validate()
 
     def _flip_permutation(self):
         """The schema's flip permutation, or None when left/right are unknown."""
@@ -460,8 +465,8 @@ class KeypointNet(NeuralNet):
         Xi, yi = batch
         x = self._to_device_input(Xi)
         yi = yi.to(self.device_, non_blocking=True)
-        if self.augment is not None:
-            x, points = self.augment(x, yi.view(len(yi), -1, 2), self._flip_permutation())
+        if self.augment_ is not None:
+            x, points = self.augment_(x, yi.view(len(yi), -1, 2), self._flip_permutation())
             yi = points.reshape(len(yi), -1)
         y_pred = self._forward(x)
         loss = self.get_loss(y_pred, yi, X=x, training=True)

@@ -12,15 +12,20 @@ from ._base import KeypointNet
 __all__ = ["FaceKeypointRegressor", "NoseRegressor"]
 
 COMMON_PARAMETERS = """
-    augment : Augment or None, default=None
-        Train-time augmentation (:class:`sklearn_fkd.augment.Augment`), applied to
-        training batches only, freshly each epoch; its parameters are tunable as
-        ``augment__rotation`` etc.
+    augment : "auto", Augment or None, default="auto"
+        Train-time augmentation, applied to training batches only, freshly each epoch.
+        ``"auto"``: a mild :class:`sklearn_fkd.augment.Augment` with its defaults
+        (rotation 10 degrees, shift and zoom 5 %, flips with left/right swap, brightness
+        and contrast 10 %), built at fit as ``augment_``; ``None``: none; an ``Augment``:
+        that one, whose parameters are then tunable as ``augment__rotation`` etc.
     lr : float, default=1e-3
         Learning rate of the optimizer (AdamW).
     max_epochs : int
         Number of epochs.
-    batch_size : int, default=32
+    batch_size : int, default=8
+        Small batches (many optimizer steps) gave the best held-out error on IMM's 192
+        training faces and are no slower per image on a CPU; raise it on a GPU or with
+        thousands of images.
     optimizer : torch optimizer class, default=torch.optim.AdamW
         Its options go through ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
     lr_schedule : {"cosine", None}, default="cosine"
@@ -57,6 +62,8 @@ COMMON_PARAMETERS = """
     input_mean_, input_std_ : ndarray of shape (n_channels_,)
         Pixel statistics (on the [0, 1] scale) used to standardise inputs.
     device_ : str
+    augment_ : Augment or None
+        The augmentation in use.
     history_ : skorch History
         Per-epoch ``train_loss`` (and ``valid_loss`` with a ``train_split``), durations.
 """
@@ -116,11 +123,11 @@ class NoseRegressor(_CNNParams, KeypointNet):
         hidden_units=256,
         dropout=0.0,
         schema=None,
-        augment=None,
+        augment="auto",
         loss="mse",
         lr=1e-3,
         max_epochs=60,
-        batch_size=32,
+        batch_size=8,
         optimizer=torch.optim.AdamW,
         lr_schedule="cosine",
         device="auto",
@@ -206,11 +213,11 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
         hidden_units=256,
         dropout=0.0,
         schema=None,
-        augment=None,
+        augment="auto",
         loss="mse",
         lr=1e-3,
         max_epochs=60,
-        batch_size=32,
+        batch_size=8,
         optimizer=torch.optim.AdamW,
         lr_schedule="cosine",
         device="auto",
