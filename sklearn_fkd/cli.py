@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sklearn-fkd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fit and evaluate on the IMM faces, write figures")
+    demo = sub.add_parser("demo", help="train and evaluate on the IMM faces, write figures")
+    demo.add_argument("--epochs", type=int, default=60, help="training epochs of each model")
     demo.add_argument("--output", default="demo_output", help="folder for the figures")
     demo.add_argument(
         "--data-home",
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            run_demo(args.output, data_home=args.data_home)
+            run_demo(args.output, data_home=args.data_home, max_epochs=args.epochs)
     except (FileNotFoundError, ValueError, TypeError) as exc:
         print(f"sklearn-fkd {args.command}: error: {exc}", file=sys.stderr)
         return 1

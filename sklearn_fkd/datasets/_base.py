@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 DATA_ENV_VAR = "SKLEARN_FKD_DATA"
@@ -110,3 +111,23 @@ def find_image(stem_path: Path) -> Path:
         f"no image found for annotation {stem_path}: looked for {stem_path.stem} with "
         f"suffixes {', '.join(IMAGE_SUFFIXES)}"
     )
+
+
+def numeric_columns(frame: pd.DataFrame, path) -> np.ndarray:
+    """The cells of a CSV table as float64; empty cells are missing (NaN).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, line (header = line 1) and column of a non-numeric cell.
+    """
+    values = frame.replace("", np.nan)
+    numeric = values.apply(pd.to_numeric, errors="coerce")
+    bad = (numeric.isna() & values.notna()).to_numpy()
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{path}, line {row + 2}: non-numeric value {values.iat[row, col]!r} in "
+            f"column {frame.columns[col]!r}"
+        )
+    return numeric.to_numpy(dtype=np.float64)

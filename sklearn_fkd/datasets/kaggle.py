@@ -11,6 +11,7 @@ from sklearn.utils import Bunch
 
 from .._imaging import resize_image, scale_keypoints, to_gray
 from ..keypoints import KAGGLE15, KeypointSchema, check_keypoints, convert_keypoints
+from ._base import numeric_columns
 
 __all__ = [
     "KAGGLE_CORE_POINTS",
@@ -104,15 +105,8 @@ def load_kaggle_fkd(path, subset: str = "train") -> Bunch:
     images = _parse_image_column(frame["Image"].to_numpy(), path, first_line=2)
     keypoints = None
     if subset == "train":
-        cols = frame[KAGGLE15.column_names]
-        numeric = cols.apply(pd.to_numeric, errors="coerce")
-        bad = numeric.isna() & cols.notna()
-        if bad.to_numpy().any():
-            row, col = np.argwhere(bad.to_numpy())[0]
-            raise ValueError(
-                f"{path}, line {row + 2}: non-numeric value in column {cols.columns[col]!r}"
-            )
-        keypoints = check_keypoints(numeric.to_numpy(dtype=np.float64), name=str(path))
+        numeric = numeric_columns(frame[KAGGLE15.column_names], path)
+        keypoints = check_keypoints(numeric, name=str(path))
         image_ids = np.arange(1, len(frame) + 1)
     else:
         image_ids = frame["ImageId"].to_numpy(dtype=np.int64)

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ..keypoints import IBUG68
-from ._base import dataset_folder, read_images
+from ._base import dataset_folder, numeric_columns, read_images
 
 __all__ = ["load_youtube_faces", "read_keypoints_csv"]
 
@@ -70,20 +70,12 @@ def read_keypoints_csv(
         raise ValueError(
             f"{path}: expected {2 * n_points} coordinate columns, found {frame.shape[1] - 1}"
         )
-    values = frame.iloc[:, 1:].replace("", np.nan)
-    numeric = values.apply(pd.to_numeric, errors="coerce")
-    bad = numeric.isna() & values.notna()
-    if bad.to_numpy().any():
-        row, col = np.argwhere(bad.to_numpy())[0]
-        raise ValueError(
-            f"{path}, line {row + 2}: non-numeric value {values.iat[row, col]!r} in "
-            f"column {frame.columns[col + 1]!r}"
-        )
+    keypoints = numeric_columns(frame.iloc[:, 1:], path)
     names = frame.iloc[:, 0].tolist()
     if any(not n for n in names):
         row = names.index("")
         raise ValueError(f"{path}, line {row + 2}: empty image name")
-    return names, numeric.to_numpy(dtype=np.float64)
+    return names, keypoints
 
 
 def load_youtube_faces(subset: str = "train", data_home=None, as_gray: bool = False) -> Bunch:

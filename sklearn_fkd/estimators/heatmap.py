@@ -38,45 +38,8 @@ class HeatmapKeypointEstimator(KeypointNet):
         Mean squared error between heatmaps (the only choice).
     """
 
-    def __init__(
-        self,
-        *,
-        depth=3,
-        base_channels=32,
-        sigma=2.0,
-        schema=None,
-        augment="auto",
-        loss="mse",
-        lr=1e-3,
-        max_epochs=60,
-        batch_size=8,
-        optimizer=torch.optim.AdamW,
-        lr_schedule="cosine",
-        device="auto",
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        **kwargs,
-    ):
-        super().__init__(
-            schema=schema,
-            augment=augment,
-            loss=loss,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            lr_schedule=lr_schedule,
-            device=device,
-            random_state=random_state,
-            train_split=train_split,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            **kwargs,
-        )
+    def __init__(self, *, depth=3, base_channels=32, sigma=2.0, **kwargs):
+        super().__init__(**kwargs)
         self.depth = depth
         self.base_channels = base_channels
         self.sigma = sigma

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from ..keypoints import NOSE, KeypointSchema, check_keypoints, convert_keypoints, infer_schema
 from ..nn.cnn import KeypointCNN
 from ..nn.resnet import ResNet18Keypoints
@@ -70,7 +68,27 @@ COMMON_PARAMETERS = """
 
 
 class _CNNParams:
-    """The small-CNN hyperparameters, shared by the two regressors."""
+    """The small-CNN hyperparameters, shared by the two regressors (a mixin before
+    :class:`KeypointNet`; the other parameters go to it through ``**kwargs``)."""
+
+    def __init__(
+        self,
+        *,
+        channels=(16, 32, 64, 128, 128),
+        kernel_size=3,
+        convs_per_block=1,
+        head="softargmax",
+        hidden_units=256,
+        dropout=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.convs_per_block = convs_per_block
+        self.head = head
+        self.hidden_units = hidden_units
+        self.dropout = dropout
 
     def _cnn(self, n_outputs: int, in_channels: int, **kwargs) -> KeypointCNN:
         params = dict(
@@ -113,55 +131,6 @@ class NoseRegressor(_CNNParams, KeypointNet):
         Masked coordinate loss.
     """
 
-    def __init__(
-        self,
-        *,
-        channels=(16, 32, 64, 128, 128),
-        kernel_size=3,
-        convs_per_block=1,
-        head="softargmax",
-        hidden_units=256,
-        dropout=0.0,
-        schema=None,
-        augment="auto",
-        loss="mse",
-        lr=1e-3,
-        max_epochs=60,
-        batch_size=8,
-        optimizer=torch.optim.AdamW,
-        lr_schedule="cosine",
-        device="auto",
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        **kwargs,
-    ):
-        super().__init__(
-            schema=schema,
-            augment=augment,
-            loss=loss,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            lr_schedule=lr_schedule,
-            device=device,
-            random_state=random_state,
-            train_split=train_split,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            **kwargs,
-        )
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.convs_per_block = convs_per_block
-        self.hidden_units = hidden_units
-        self.dropout = dropout
-        self.head = head
-
     def _prepare_targets(self, y):
         flat = check_keypoints(y)
         if flat.shape[1] == 2 and (self.schema is None or self.schema.n_points == 1):
@@ -201,58 +170,10 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
     loss : {"mse", "smooth_l1", "wing"}, default="mse"
     """
 
-    def __init__(
-        self,
-        *,
-        backbone="cnn",
-        weights=None,
-        channels=(16, 32, 64, 128, 128),
-        kernel_size=3,
-        convs_per_block=1,
-        head="softargmax",
-        hidden_units=256,
-        dropout=0.0,
-        schema=None,
-        augment="auto",
-        loss="mse",
-        lr=1e-3,
-        max_epochs=60,
-        batch_size=8,
-        optimizer=torch.optim.AdamW,
-        lr_schedule="cosine",
-        device="auto",
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        **kwargs,
-    ):
-        super().__init__(
-            schema=schema,
-            augment=augment,
-            loss=loss,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            lr_schedule=lr_schedule,
-            device=device,
-            random_state=random_state,
-            train_split=train_split,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            **kwargs,
-        )
+    def __init__(self, *, backbone="cnn", weights=None, **kwargs):
+        super().__init__(**kwargs)
         self.backbone = backbone
         self.weights = weights
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.convs_per_block = convs_per_block
-        self.hidden_units = hidden_units
-        self.dropout = dropout
-        self.head = head
 
     def _build_module(self, n_keypoints, in_channels, **kwargs):
         if self.backbone == "cnn":
