@@ -4,7 +4,7 @@ Persons 1-32 train, 33-40 test (person-disjoint). Grey images resized to 160x120
 errors in the original 640x480 pixels. IMM face database: Nordstrøm et al. 2004,
 Stegmann et al. 2003.
 
-    python benchmarks/bench_imm.py            # defaults, with/without augmentation
+    python benchmarks/bench_imm.py            # defaults (mild augmentation), and without
     python benchmarks/bench_imm.py --variants # + the course's lr / channel variants
 """
 
@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _common import RESULTS, grey_resized, peak_rss_mib, save_results, to_original
-from sklearn_fkd import IMM58, NOSE, Augment, FaceKeypointRegressor, NoseRegressor
+from sklearn_fkd import IMM58, NOSE, FaceKeypointRegressor, NoseRegressor
 from sklearn_fkd._imaging import scale_keypoints
 from sklearn_fkd.datasets import load_imm_faces
 from sklearn_fkd.demo import format_table
@@ -90,17 +90,10 @@ def main(argv=None):
     seed = args.seed
     runs = [
         ("NoseRegressor()", NoseRegressor(random_state=seed), "nose"),
-        (
-            "NoseRegressor(augment=Augment())",
-            NoseRegressor(augment=Augment(), random_state=seed),
-            "nose",
-        ),
+        ("NoseRegressor(augment=None)", NoseRegressor(augment=None, random_state=seed), "nose"),
         ("FaceKeypointRegressor()", FaceKeypointRegressor(random_state=seed), "imm58"),
-        (
-            "FaceKeypointRegressor(augment=Augment())",
-            FaceKeypointRegressor(augment=Augment(), random_state=seed),
-            "imm58",
-        ),
+        ("FaceKeypointRegressor(augment=None)",
+         FaceKeypointRegressor(augment=None, random_state=seed), "imm58"),
     ]
     if args.variants:
         runs += (
@@ -131,8 +124,8 @@ def main(argv=None):
         schema = NOSE if task == "nose" else IMM58
         truth = imm.keypoints[~train]
         truth = convert_keypoints(truth, IMM58, NOSE) if task == "nose" else truth
-        slug = name.split("(")[0].lower() + ("_aug" if "augment" in name else "")
-        if name.endswith("()") or "augment" in name:
+        slug = name.split("(")[0].lower() + ("_noaug" if "augment=None" in name else "")
+        if name.endswith("()") or "augment=None" in name:
             figure(
                 imm.images[~train],
                 truth,

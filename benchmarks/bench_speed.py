@@ -83,7 +83,7 @@ def skorch_default_seconds(est, X, y_norm, epochs: int) -> float:
     mean, std = float(est.input_mean_[0]), float(est.input_std_[0])
     Xf = ((X[:, None].astype(np.float32) / 255) - mean) / std
     net = NeuralNet(
-        type(est.module_),
+        est.module_,  # the same module instance
         criterion=Loss,
         optimizer=torch.optim.AdamW,
         lr=est.lr,
@@ -95,8 +95,6 @@ def skorch_default_seconds(est, X, y_norm, epochs: int) -> float:
         verbose=0,
     )
     net.initialize()
-    net.module_ = est.module_
-    net.initialize_optimizer()
     net.partial_fit(Xf, y_norm)
     return epoch_seconds(net.history)
 
@@ -154,8 +152,9 @@ def main(argv=None):
             ],
             capture_output=True,
             text=True,
-            check=True,
         )
+        if out.returncode:
+            raise RuntimeError(f"{kind} run failed:\n{out.stderr}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(format_table([rows[-1]]), flush=True)
     print("\n" + format_table(rows))

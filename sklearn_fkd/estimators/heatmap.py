@@ -28,7 +28,7 @@ class HeatmapKeypointEstimator(KeypointNet):
     ----------
     depth : int, default=3
         Down/up-sampling steps of the U-Net.
-    base_channels : int, default=32
+    base_channels : int, default=16
         Width of the first level; doubled at each step down.
     sigma : float, default=2.0
         Standard deviation of the target Gaussians, in input pixels.
@@ -38,7 +38,7 @@ class HeatmapKeypointEstimator(KeypointNet):
         Mean squared error between heatmaps (the only choice).
     """
 
-    def __init__(self, *, depth=3, base_channels=32, sigma=2.0, **kwargs):
+    def __init__(self, *, depth=3, base_channels=16, sigma=2.0, **kwargs):
         super().__init__(**kwargs)
         self.depth = depth
         self.base_channels = base_channels
