@@ -92,8 +92,11 @@ def main(argv=None):
         ("NoseRegressor()", NoseRegressor(random_state=seed), "nose"),
         ("NoseRegressor(augment=None)", NoseRegressor(augment=None, random_state=seed), "nose"),
         ("FaceKeypointRegressor()", FaceKeypointRegressor(random_state=seed), "imm58"),
-        ("FaceKeypointRegressor(augment=None)",
-         FaceKeypointRegressor(augment=None, random_state=seed), "imm58"),
+        (
+            "FaceKeypointRegressor(augment=None)",
+            FaceKeypointRegressor(augment=None, random_state=seed),
+            "imm58",
+        ),
     ]
     if args.variants:
         runs += (

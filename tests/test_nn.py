@@ -56,3 +56,39 @@ def test_soft_argmax_finds_a_peak_and_modules_keep_shapes():
     assert UNet(5, depth=3, base_channels=4)(x).shape == (2, 5, 37, 45)
     with pytest.raises(ValueError, match="odd"):
         KeypointCNN(10, kernel_size=4)
+
+
+def test_fused_inference_matches_and_follows_weight_changes():
+    from sklearn_fkd.nn.fusion import fused_for_inference
+
+    torch.manual_seed(0)
+    model = UNet(3, depth=2, base_channels=4)
+    model(torch.randn(4, 1, 20, 24))  # training-mode pass: BatchNorm running stats move
+    model.eval()
+    x = torch.randn(2, 1, 20, 24)
+    fused = fused_for_inference(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # untouched
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), model(x), atol=1e-5, rtol=1e-4)
+        assert fused_for_inference(model) is fused  # cached
+        model.out.weight.add_(1.0)  # weights change -> a new fused copy
+        refreshed = fused_for_inference(model)
+        assert refreshed is not fused
+        torch.testing.assert_close(refreshed(x), model(x), atol=1e-5, rtol=1e-4)
+
+
+def test_chunked_cpu_inference_equals_one_pass():
+    from sklearn_fkd.estimators import _base
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (40, 24, 24), dtype=np.uint8)
+    y = rng.uniform(0, 23, (40, 10))
+    est = FaceKeypointRegressor(channels=(4, 8), max_epochs=1, random_state=0).fit(X, y)
+    chunked = est.set_params(batch_size=40).predict(X)  # 40 > 16: runs in chunks
+    saved, _base.CPU_INFERENCE_CHUNK = _base.CPU_INFERENCE_CHUNK, 1000
+    try:
+        whole = est.predict(X)
+    finally:
+        _base.CPU_INFERENCE_CHUNK = saved
+    np.testing.assert_allclose(chunked, whole, atol=1e-4)

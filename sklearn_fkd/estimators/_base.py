@@ -23,9 +23,13 @@ from skorch.utils import to_numpy
 from ..augment import Augment
 from ..keypoints import KeypointSchema, check_keypoints, infer_schema
 from ..metrics import nme
+from ..nn.fusion import fused_for_inference
 from ..nn.losses import LOSS_KINDS, MaskedKeypointLoss
 
 __all__ = ["BatchIterator", "KeypointDataset", "KeypointNet", "images_to_tensor", "resolve_device"]
+
+
+CPU_INFERENCE_CHUNK = 16
 
 
 def resolve_device(device) -> str:
@@ -221,9 +225,9 @@ class KeypointNet(NeuralNet):
         """Build the network for the fitted point count and channels."""
         kwargs = self.get_params_for("module")
         module = self._build_module(self.n_keypoints_, self.n_channels_, **kwargs)
-        self.module_ = module.to(self.device_)
-        if self.device_.startswith("cuda"):
-            self.module_ = self.module_.to(memory_format=torch.channels_last)
+        # channels-last: faster convolutions on CUDA and with oneDNN on the CPU (measured
+        # +9 to +40 % for the three networks on two cores)
+        self.module_ = module.to(self.device_).to(memory_format=torch.channels_last)
         return self
 
     def initialize_criterion(self):
@@ -447,15 +451,24 @@ class KeypointNet(NeuralNet):
         return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardise a [0, 1]-scaled batch on the device and run the module."""
+        """Standardise a [0, 1]-scaled batch on the device and run the module.
+
+        At inference BatchNorm is folded into the convolutions
+        (:func:`~sklearn_fkd.nn.fusion.fused_for_inference`), and on the CPU the batch runs
+        in chunks of ``CPU_INFERENCE_CHUNK`` images whose activations stay in cache
+        (eval-mode layers treat samples independently, so the result is the same): about
+        2x the throughput of one 256-image pass on two cores.
+        """
         mean = torch.as_tensor(self.input_mean_, device=x.device).view(1, -1, 1, 1)
         std = torch.as_tensor(self.input_std_, device=x.device).view(1, -1, 1, 1)
-        x = (x - mean) / std
+        x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+        module = self.module_ if self.module_.training else fused_for_inference(self.module_)
         if x.is_cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cuda", dtype=torch.bfloat16):
-                return self.module_(x).float()
-        return self.module_(x)
+                return module(x).float()
+        if module.training or len(x) <= CPU_INFERENCE_CHUNK:
+            return module(x)
+        return torch.cat([module(part) for part in x.split(CPU_INFERENCE_CHUNK)])
 
     def infer(self, x, **fit_params):
         return self._forward(self._to_device_input(x))
