@@ -67,25 +67,16 @@ def run_demo(
         f"{FIRST_TEST_PERSON}-40 ({test.sum()} images); input {INPUT_SIZE[0]}x{INPUT_SIZE[1]} grey"
     )
     rows, fitted = [], {}
-    for schema, make in (
-        (
-            NOSE,
-            lambda cb: NoseRegressor(
-                max_epochs=max_epochs, random_state=random_state, callbacks=cb
-            ),
-        ),
-        (
-            IMM58,
-            lambda cb: FaceKeypointRegressor(
-                max_epochs=max_epochs, random_state=random_state, callbacks=cb
-            ),
-        ),
-    ):
+    for schema, model in ((NOSE, NoseRegressor), (IMM58, FaceKeypointRegressor)):
         target = convert_keypoints(y, IMM58, schema)
         truth = convert_keypoints(imm.keypoints[test], IMM58, schema)
         flat = X.reshape(len(X), -1)
         baseline = DummyRegressor().fit(flat[~test], target[~test]).predict(flat[test])
-        est = make([("progress", EpochProgressBar(f"{schema.name} model"))])
+        est = model(
+            max_epochs=max_epochs,
+            random_state=random_state,
+            callbacks=[("progress", EpochProgressBar(f"{schema.name} model"))],
+        )
         t0 = time.perf_counter()
         est.fit(X[~test], target[~test])
         fit_s = time.perf_counter() - t0
