@@ -279,14 +279,19 @@ class KeypointNet(NeuralNet):
 
     # -- data ------------------------------------------------------------------------
 
-    def _target_schema(self, y_flat: np.ndarray) -> KeypointSchema:
-        """The schema of the points the model predicts."""
-        k = y_flat.shape[1] // 2
-        schema = self.schema if self.schema is not None else infer_schema(k)
+    def _schema_of_y(self, n_points: int) -> KeypointSchema:
+        """The ``schema`` parameter, or the one inferred from ``y``'s point count."""
+        schema = self.schema if self.schema is not None else infer_schema(n_points)
         if not isinstance(schema, KeypointSchema):
             raise TypeError(
                 f"schema must be a KeypointSchema or None, got {type(schema).__name__}"
             )
+        return schema
+
+    def _target_schema(self, y_flat: np.ndarray) -> KeypointSchema:
+        """The schema of the points the model predicts."""
+        k = y_flat.shape[1] // 2
+        schema = self._schema_of_y(k)
         if schema.n_points != k:
             raise ValueError(f"schema {schema.name!r} has {schema.n_points} points, y has {k}")
         return schema
@@ -310,7 +315,10 @@ class KeypointNet(NeuralNet):
         return out
 
     def _check_images(self, X) -> torch.Tensor:
-        Xt = images_to_tensor(X)
+        """Validated images of the fitted size and channel count, as a tensor."""
+        return self._check_image_shape(images_to_tensor(X))
+
+    def _check_image_shape(self, Xt: torch.Tensor) -> torch.Tensor:
         c, h, w = Xt.shape[1:]
         if (c, h, w) != (self.n_channels_, *self.image_size_):
             raise ValueError(
@@ -335,7 +343,7 @@ class KeypointNet(NeuralNet):
             self.input_mean_ = flat.mean(dim=1).numpy().astype(np.float32)
             self.input_std_ = np.maximum(flat.std(dim=1).numpy(), 1e-6).astype(np.float32)
         else:
-            self._check_images(Xt.permute(0, 2, 3, 1).numpy())
+            self._check_image_shape(Xt)
             if y_flat.shape[1] != 2 * self.n_keypoints_:
                 raise ValueError(
                     f"y has {y_flat.shape[1] // 2} points, the estimator was fitted on "
@@ -402,11 +410,7 @@ class KeypointNet(NeuralNet):
         if isinstance(X, KeypointDataset):
             return super().fit(X, None, **fit_params)
         reset = not (self.warm_start and getattr(self, "initialized_", False))
-        with self._seeded():
-            dataset = self._training_data(X, y, reset=reset)
-            if reset:
-                self.initialize()
-            return super().partial_fit(dataset, None, **fit_params)
+        return self._train(X, y, reset=reset, seed=True, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
@@ -418,9 +422,14 @@ class KeypointNet(NeuralNet):
         if isinstance(X, KeypointDataset):
             return super().partial_fit(X, None, **fit_params)
         first = not getattr(self, "initialized_", False)
-        with self._seeded() if first else nullcontext():
-            dataset = self._training_data(X, y, reset=first)
-            if first:
+        return self._train(X, y, reset=first, seed=first, **fit_params)
+
+    def _train(self, X, y, *, reset: bool, seed: bool, **fit_params):
+        """Validate, (re-)initialise when ``reset``, and run skorch's training loop;
+        under ``random_state`` when ``seed``."""
+        with self._seeded() if seed else nullcontext():
+            dataset = self._training_data(X, y, reset=reset)
+            if reset:
                 self.initialize()
             return super().partial_fit(dataset, None, **fit_params)
 
@@ -512,7 +521,7 @@ class KeypointNet(NeuralNet):
         check_is_fitted(self, "module_")
         dataset = KeypointDataset(self._check_images(X))
         parts = [
-            to_numpy(self._decode(out.to(self.device_)))
+            to_numpy(self._decode(out))
             for out in self.forward_iter(dataset, training=False, device=self.device_)
         ]
         return self._denormalize(np.concatenate(parts, axis=0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..keypoints import NOSE, KeypointSchema, check_keypoints, convert_keypoints, infer_schema
+from ..keypoints import NOSE, check_keypoints, convert_keypoints
 from ..nn.cnn import KeypointCNN
 from ..nn.resnet import ResNet18Keypoints
 from ._base import KeypointNet
@@ -135,12 +135,7 @@ class NoseRegressor(_CNNParams, KeypointNet):
         flat = check_keypoints(y)
         if flat.shape[1] == 2 and (self.schema is None or self.schema.n_points == 1):
             return flat
-        source = self.schema if self.schema is not None else infer_schema(flat.shape[1] // 2)
-        if not isinstance(source, KeypointSchema):
-            raise TypeError(
-                f"schema must be a KeypointSchema or None, got {type(source).__name__}"
-            )
-        return convert_keypoints(flat, source, NOSE)
+        return convert_keypoints(flat, self._schema_of_y(flat.shape[1] // 2), NOSE)
 
     def _target_schema(self, y_flat):
         return NOSE
