@@ -77,10 +77,12 @@ def test_skorch_rebuilds_callbacks_in_set_params_too():
     ["schema", "augment", "loss", "lr_schedule", "channels", "kernel_size", "head", "backbone"],
 )
 def test_own_parameters_are_validated_in_fit_not_set_params(param):
-    est = FaceKeypointRegressor(max_epochs=1).set_params(**{param: -1})  # no error here
     rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 255, (4, 16, 16), dtype=np.uint8), rng.uniform(0, 15, (4, 4))
+    FaceKeypointRegressor(max_epochs=1).fit(X, y)  # control: valid parameters fit this data
+    est = FaceKeypointRegressor(max_epochs=1).set_params(**{param: -1})  # no error here
     with pytest.raises((ValueError, TypeError)):
-        est.fit(rng.integers(0, 255, (4, 16, 16), dtype=np.uint8), rng.uniform(0, 15, (4, 4)))
+        est.fit(X, y)
 
 
 def test_fit_leaves_parameters_untouched():
