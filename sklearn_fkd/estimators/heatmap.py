@@ -7,8 +7,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_numpy
 
-from ..nn.heatmaps import decode_heatmaps, gaussian_heatmaps
-from ..nn.losses import MaskedHeatmapLoss
+from ..nn.heatmaps import decode_heatmaps, pixels_to_normalized, soft_argmax
+from ..nn.losses import LOSS_KINDS, HeatmapLoss
 from ..nn.unet import UNet
 from ._base import KeypointDataset, KeypointNet
 from .regression import COMMON_PARAMETERS
@@ -16,13 +16,19 @@ from .regression import COMMON_PARAMETERS
 __all__ = ["HeatmapKeypointEstimator"]
 
 
-class HeatmapKeypointEstimator(KeypointNet):
-    """Predict one heatmap per keypoint with a U-Net; decode peaks with sub-pixel accuracy.
+DECODERS = ("softargmax", "argmax")
 
-    Targets are Gaussians of standard deviation ``sigma`` (input pixels) generated on
-    the fly on the training device from the (augmented) keypoints; a missing keypoint
-    has no target and is left out of the loss. Peaks are decoded by argmax refined with
-    a parabola fit on the log-heatmap (:func:`~sklearn_fkd.nn.decode_heatmaps`).
+
+class HeatmapKeypointEstimator(KeypointNet):
+    """Predict one heatmap per keypoint with a U-Net; decode it with sub-pixel accuracy.
+
+    The U-Net outputs one logit map per point at the input resolution; a spatial softmax
+    turns each into a probability heatmap. Training follows DSNT (Nibali et al. 2018):
+    the coordinate loss ``loss`` on each heatmap's expected position, plus ``js_weight``
+    times the Jensen-Shannon divergence to a Gaussian of standard deviation ``sigma``
+    centred on the target, generated on the fly on the training device from the
+    (augmented) keypoints (:class:`~sklearn_fkd.nn.losses.HeatmapLoss`). A missing
+    keypoint has no target and is left out of both terms.
 
     Parameters
     ----------
@@ -32,17 +38,34 @@ class HeatmapKeypointEstimator(KeypointNet):
         Width of the first level; doubled at each step down.
     sigma : float, default=2.0
         Standard deviation of the target Gaussians, in input pixels.
+    js_weight : float, default=1.0
+        Weight of the heatmap (Jensen-Shannon) term; 0 trains on coordinates alone.
+    decode : {"softargmax", "argmax"}, default="softargmax"
+        How predictions are read from the heatmaps: their expectation (what training
+        optimises), or the integer argmax refined by a parabola through the
+        log-heatmap (:func:`~sklearn_fkd.nn.decode_heatmaps`).
     schema : KeypointSchema or None, default=None
         Schema of ``y``; inferred from the point count when None.
-    loss : {"mse"}, default="mse"
-        Mean squared error between heatmaps (the only choice).
+    loss : {"mse", "smooth_l1", "wing"}, default="mse"
+        The coordinate term of the loss.
     """
 
-    def __init__(self, *, depth=3, base_channels=16, sigma=2.0, **kwargs):
+    def __init__(
+        self,
+        *,
+        depth=3,
+        base_channels=16,
+        sigma=2.0,
+        js_weight=1.0,
+        decode="softargmax",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.depth = depth
         self.base_channels = base_channels
         self.sigma = sigma
+        self.js_weight = js_weight
+        self.decode = decode
 
     def _build_module(self, n_keypoints, in_channels, **kwargs):
         params = dict(depth=self.depth, base_channels=self.base_channels)
@@ -50,36 +73,25 @@ class HeatmapKeypointEstimator(KeypointNet):
         return UNet(n_keypoints, in_channels=in_channels, **params)
 
     def initialize_criterion(self):
-        if self.loss != "mse":
-            raise ValueError(
-                f"HeatmapKeypointEstimator supports loss='mse' only, got {self.loss!r}"
-            )
+        if self.loss not in LOSS_KINDS:
+            raise ValueError(f"loss must be one of {LOSS_KINDS}, got {self.loss!r}")
         if not self.sigma > 0:
             raise ValueError(f"sigma must be positive, got {self.sigma}")
-        self.criterion_ = MaskedHeatmapLoss().to(self.device_)
+        if not self.js_weight >= 0:
+            raise ValueError(f"js_weight must be >= 0, got {self.js_weight}")
+        if self.decode not in DECODERS:
+            raise ValueError(f"decode must be one of {DECODERS}, got {self.decode!r}")
+        self.criterion_ = HeatmapLoss(self.loss, self.sigma, self.js_weight).to(self.device_)
         return self
 
-    def _heatmap_points(self, u: torch.Tensor) -> torch.Tensor:
-        """Normalised ``(B, 2K)`` -> heatmap pixels ``(B, K, 2)`` (maps are input-sized)."""
-        h, w = self.image_size_
-        scale = torch.tensor([w, h], device=u.device, dtype=u.dtype)
-        return ((u.view(len(u), -1, 2) + 1) * scale - 1) / 2
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = y_true.to(self.device_)
-        points = self._heatmap_points(y_true)
-        target = gaussian_heatmaps(points, tuple(y_pred.shape[-2:]), float(self.sigma))
-        visible = ~torch.isnan(points).any(dim=-1)
-        return self.criterion_(y_pred, target, visible)
-
     def _decode(self, outputs: torch.Tensor) -> torch.Tensor:
-        h, w = self.image_size_
-        xy = decode_heatmaps(outputs)  # (B, K, 2) heatmap pixels
-        scale = torch.tensor([w, h], device=xy.device, dtype=xy.dtype)
-        return ((2 * xy + 1) / scale - 1).reshape(len(xy), -1)
+        if self.decode == "softargmax":
+            return soft_argmax(outputs).reshape(len(outputs), -1)
+        xy = decode_heatmaps(outputs)  # (B, K, 2) heatmap pixels; the softmax is monotone
+        return pixels_to_normalized(xy, tuple(outputs.shape[-2:])).reshape(len(xy), -1)
 
     def predict_heatmaps(self, X) -> np.ndarray:
-        """The predicted heatmaps, for plotting.
+        """The predicted probability heatmaps (each sums to 1), for plotting.
 
         Parameters
         ----------
@@ -92,7 +104,11 @@ class HeatmapKeypointEstimator(KeypointNet):
         check_is_fitted(self, "module_")
         dataset = KeypointDataset(self._check_images(X))
         return np.concatenate(
-            [to_numpy(out.float()) for out in self.forward_iter(dataset, training=False)], axis=0
+            [
+                to_numpy(torch.softmax(out.float().flatten(2), dim=-1).view(out.shape))
+                for out in self.forward_iter(dataset, training=False)
+            ],
+            axis=0,
         )
 
 

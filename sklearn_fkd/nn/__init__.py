@@ -1,17 +1,18 @@
 """Pure PyTorch building blocks (no scikit-learn here): networks, heatmaps, losses."""
 
 from .cnn import KeypointCNN
-from .heatmaps import decode_heatmaps, gaussian_heatmaps
-from .losses import MaskedHeatmapLoss, MaskedKeypointLoss
+from .heatmaps import decode_heatmaps, gaussian_heatmaps, soft_argmax
+from .losses import HeatmapLoss, MaskedKeypointLoss
 from .resnet import ResNet18Keypoints
 from .unet import UNet
 
 __all__ = [
+    "HeatmapLoss",
     "KeypointCNN",
-    "MaskedHeatmapLoss",
     "MaskedKeypointLoss",
     "ResNet18Keypoints",
     "UNet",
     "decode_heatmaps",
     "gaussian_heatmaps",
+    "soft_argmax",
 ]

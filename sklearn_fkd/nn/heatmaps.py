@@ -73,6 +73,21 @@ def decode_heatmaps(heatmaps: torch.Tensor) -> torch.Tensor:
     return torch.stack([ix.float() + dx, iy.float() + dy], dim=-1)
 
 
+def normalized_to_pixels(u: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(..., 2)`` points in ``[-1, 1]`` (``align_corners=False``) -> pixels of an
+    ``(H, W)`` map: ``x = ((u + 1) W - 1) / 2``."""
+    h, w = size
+    scale = torch.tensor([w, h], device=u.device, dtype=u.dtype)
+    return ((u + 1) * scale - 1) / 2
+
+
+def pixels_to_normalized(xy: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Inverse of :func:`normalized_to_pixels`."""
+    h, w = size
+    scale = torch.tensor([w, h], device=xy.device, dtype=xy.dtype)
+    return (2 * xy + 1) / scale - 1
+
+
 def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
     """Expected position under a spatial softmax (integral regression, DSNT).
 
@@ -89,10 +104,16 @@ def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
     -------
     Tensor of shape (B, K, 2), ``(x, y)``
     """
-    h, w = logits.shape[-2:]
-    prob = torch.softmax(logits.float().flatten(2), dim=-1).view(logits.shape)
-    xs = (2 * torch.arange(w, device=logits.device, dtype=prob.dtype) + 1) / w - 1
-    ys = (2 * torch.arange(h, device=logits.device, dtype=prob.dtype) + 1) / h - 1
-    x = (prob.sum(dim=2) * xs).sum(dim=-1)
-    y = (prob.sum(dim=3) * ys).sum(dim=-1)
+    log_p = torch.log_softmax(logits.float().flatten(2), dim=-1)
+    return soft_argmax_of_log_probs(log_p, tuple(logits.shape[-2:]))
+
+
+def soft_argmax_of_log_probs(log_p: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """:func:`soft_argmax` of already flattened log-probabilities ``(B, K, h*w)``."""
+    h, w = size
+    prob = log_p.exp().view(*log_p.shape[:-1], h, w)
+    xs = (2 * torch.arange(w, device=prob.device, dtype=prob.dtype) + 1) / w - 1
+    ys = (2 * torch.arange(h, device=prob.device, dtype=prob.dtype) + 1) / h - 1
+    x = (prob.sum(dim=-2) * xs).sum(dim=-1)
+    y = (prob.sum(dim=-1) * ys).sum(dim=-1)
     return torch.stack([x, y], dim=-1)

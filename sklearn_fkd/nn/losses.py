@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .heatmaps import gaussian_heatmaps, normalized_to_pixels, soft_argmax_of_log_probs
+
 LOSS_KINDS = ("mse", "smooth_l1", "wing")
 
 
@@ -49,16 +51,54 @@ class MaskedKeypointLoss(nn.Module):
         return (per * mask).sum() / mask.sum().clamp_min(1)
 
 
-class MaskedHeatmapLoss(nn.Module):
-    """Mean squared error between heatmaps, over the keypoints that are present.
+class HeatmapLoss(nn.Module):
+    """DSNT loss: a coordinate loss on the heatmaps' soft-argmax plus a Jensen-Shannon
+    term pulling each heatmap towards a Gaussian (Nibali et al. 2018).
+
+    The network's outputs are logits; ``softmax`` over each map gives a probability
+    heatmap whose expectation is the predicted point (:func:`~.heatmaps.soft_argmax`).
+    The coordinate term is :class:`MaskedKeypointLoss`; the regulariser is the mean
+    Jensen-Shannon divergence between each present point's heatmap and a normalised
+    Gaussian of standard deviation ``sigma`` (heatmap pixels) at the target.
+
+    A plain mean squared error against unnormalised Gaussians, the textbook heatmap
+    loss, collapses to near-zero maps when the foreground is under 1 % of the pixels
+    (measured: peaks of 0.05 instead of 1 and NME 0.57 on YouTube Faces); DSNT trains
+    from the first epoch.
+
+    Parameters
+    ----------
+    kind : {"mse", "smooth_l1", "wing"}, default="mse"
+        The coordinate loss.
+    sigma : float, default=2.0
+        Standard deviation of the target Gaussians, in heatmap pixels.
+    js_weight : float, default=1.0
+        Weight of the Jensen-Shannon term (0: coordinates alone).
 
     Shapes
     ------
-    ``pred``, ``target``: ``(B, K, H, W)``; ``visible``: ``(B, K)`` bool. Returns a scalar.
+    ``logits``: ``(B, K, H, W)``; ``y_true``: ``(B, 2K)`` normalised to ``[-1, 1]`` with
+    the ``align_corners=False`` convention, NaN = missing. Returns a scalar.
     """
 
-    def forward(
-        self, pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor
-    ) -> torch.Tensor:
-        per_map = ((pred.float() - target) ** 2).mean(dim=(2, 3))
-        return (per_map * visible).sum() / visible.sum().clamp_min(1)
+    def __init__(self, kind: str = "mse", sigma: float = 2.0, js_weight: float = 1.0):
+        super().__init__()
+        self.coordinates = MaskedKeypointLoss(kind)
+        self.sigma = float(sigma)
+        self.js_weight = float(js_weight)
+
+    def forward(self, logits: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        b, k, h, w = logits.shape
+        log_p = torch.log_softmax(logits.float().flatten(2), dim=-1)  # (B, K, HW)
+        loss = self.coordinates(soft_argmax_of_log_probs(log_p, (h, w)).reshape(b, -1), y_true)
+        if self.js_weight == 0:
+            return loss
+        points = normalized_to_pixels(y_true.view(b, k, 2), (h, w))
+        target = gaussian_heatmaps(points, (h, w), self.sigma).flatten(2)
+        target = target / target.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+        p = log_p.exp()
+        log_m = torch.log((0.5 * (p + target)).clamp_min(1e-12))
+        log_t = torch.log(target.clamp_min(1e-12))
+        js = 0.5 * (p * (log_p - log_m)).sum(-1) + 0.5 * (target * (log_t - log_m)).sum(-1)
+        visible = ~torch.isnan(points).any(dim=-1)
+        return loss + self.js_weight * (js * visible).sum() / visible.sum().clamp_min(1)
