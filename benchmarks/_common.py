@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 import sklearn_fkd
-from sklearn_fkd._imaging import resize_image, scale_keypoints, to_gray
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -55,16 +54,3 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def grey_resized(images, size: tuple[int, int]):
-    """Grey images resized to ``size = (width, height)``, and the per-image scales."""
-    out = np.stack([resize_image(to_gray(np.asarray(im)), size) for im in images])
-    sx = np.array([size[0] / np.asarray(im).shape[1] for im in images])
-    sy = np.array([size[1] / np.asarray(im).shape[0] for im in images])
-    return out, sx, sy
-
-
-def to_original(pred, sx, sy):
-    """Map predictions in the resized frame back to the original pixels."""
-    return scale_keypoints(pred, 1 / np.asarray(sx), 1 / np.asarray(sy))

@@ -1,7 +1,7 @@
 """IMM faces (course parts 1 and 2): nose tip and all 58 points.
 
-Persons 1-32 train, 33-40 test (person-disjoint). Grey images resized to 160x120;
-errors in the original 640x480 pixels. IMM face database: Nordstrøm et al. 2004,
+Persons 1-32 train, 33-40 test (person-disjoint). Grey images resized to 160x120 in a
+KeypointPipeline; errors in the original 640x480 pixels. IMM face database: Nordstrøm et al. 2004,
 Stegmann et al. 2003.
 
     python benchmarks/bench_imm.py            # defaults (mild augmentation), and without
@@ -19,16 +19,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from _common import RESULTS, grey_resized, peak_rss_mib, save_results, to_original
-from sklearn_fkd import IMM58, NOSE, FaceKeypointRegressor, NoseRegressor
-from sklearn_fkd._imaging import scale_keypoints
+from _common import RESULTS, peak_rss_mib, save_results
+from sklearn_fkd import IMM58, NOSE, FaceKeypointRegressor, NoseRegressor, make_keypoint_pipeline
 from sklearn_fkd.datasets import load_imm_faces
 from sklearn_fkd.demo import format_table
 from sklearn_fkd.keypoints import convert_keypoints
 from sklearn_fkd.metrics import mean_keypoint_error, nme, normalizing_distance, pck, per_image_nme
 from sklearn_fkd.plotting import plot_keypoints
+from sklearn_fkd.preprocessing import Grayscale, Resize
 
-SIZE = (160, 120)
+SIZE = (120, 160)  # (height, width)
 COURSE = {"nose": 30.0, "imm58": 29.0}  # the course write-ups' mean errors, pixels
 
 
@@ -37,14 +37,15 @@ TASK_SCHEMA = {"nose": NOSE, "imm58": IMM58}
 
 def run(name, est, task, data) -> tuple[dict, np.ndarray, np.ndarray]:
     """Fit on persons 1-32; the row, and the test truth and predictions in 640x480 px."""
-    X, y, sx, sy, train, interocular, y_orig = data
+    images, keypoints, train, interocular = data
     schema = TASK_SCHEMA[task]
-    target = convert_keypoints(y, IMM58, schema)
-    truth = convert_keypoints(y_orig[~train], IMM58, schema)
+    target = convert_keypoints(keypoints, IMM58, schema)
+    truth = target[~train]
+    pipe = make_keypoint_pipeline(Grayscale(), Resize(SIZE), est)
     t0 = time.perf_counter()
-    est.fit(X[train], target[train])
+    pipe.fit(images[train], target[train])
     fit_s = time.perf_counter() - t0
-    pred = to_original(est.predict(X[~train]), sx[~train], sy[~train])
+    pred = pipe.predict(images[~train])  # in 640x480 pixels
     row = {
         "model": name,
         "task": task,
@@ -86,11 +87,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     imm = load_imm_faces()
-    X, sx, sy = grey_resized(imm.images, SIZE)
-    y = scale_keypoints(imm.keypoints, sx, sy)
     train = imm.groups < 33
     interocular = normalizing_distance(imm.keypoints[~train], IMM58)
-    data = (X, y, sx, sy, train, interocular, imm.keypoints)
+    data = (imm.images, imm.keypoints, train, interocular)
     seed = args.seed
     runs = [
         ("NoseRegressor()", NoseRegressor(random_state=seed), "nose"),

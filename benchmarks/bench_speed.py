@@ -20,11 +20,11 @@ import time
 import numpy as np
 import torch
 
-from _common import grey_resized, peak_rss_mib, save_results
+from _common import peak_rss_mib, save_results
 from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator
-from sklearn_fkd._imaging import scale_keypoints
 from sklearn_fkd.datasets import load_youtube_faces
 from sklearn_fkd.demo import format_table
+from sklearn_fkd.preprocessing import Grayscale, Resize
 
 SIZE = (96, 96)
 ESTIMATORS = {
@@ -36,8 +36,8 @@ ESTIMATORS = {
 
 def data(n: int):
     yt = load_youtube_faces("train")
-    X, sx, sy = grey_resized(yt.images[:n], SIZE)
-    return X, scale_keypoints(yt.keypoints[:n], sx, sy)
+    grey = Grayscale().transform(yt.images[:n])
+    return Resize(SIZE).transform(grey), Resize(SIZE).transform_keypoints(grey, yt.keypoints[:n])
 
 
 def hand_loop_epoch(est, dataset, optimizer) -> float:

@@ -23,6 +23,7 @@ from .keypoints import (
     to_flat,
     to_points,
 )
+from .pipeline import KeypointPipeline, make_keypoint_pipeline
 
 __all__ = [
     "IBUG68",
@@ -32,11 +33,13 @@ __all__ = [
     "Augment",
     "FaceKeypointRegressor",
     "HeatmapKeypointEstimator",
+    "KeypointPipeline",
     "KeypointSchema",
     "NoseRegressor",
     "__version__",
     "convert_keypoints",
     "infer_schema",
+    "make_keypoint_pipeline",
     "to_flat",
     "to_points",
 ]

@@ -57,3 +57,10 @@ def to_gray(image: np.ndarray) -> np.ndarray:
         return np.asarray(Image.fromarray(image[..., :3]).convert("L"))
     weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return (image[..., :3].astype(np.float32) @ weights).astype(np.float32)
+
+
+def stack_if_uniform(images: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+    """One array when all images share a shape, else the list unchanged."""
+    if images and all(im.shape == images[0].shape for im in images):
+        return np.stack(images)
+    return images

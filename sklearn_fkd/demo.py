@@ -11,17 +11,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.dummy import DummyRegressor
 
-from ._imaging import resize_image, scale_keypoints
 from .callbacks import EpochProgressBar
 from .datasets import load_imm_faces
 from .estimators import FaceKeypointRegressor, NoseRegressor
 from .keypoints import IMM58, NOSE, convert_keypoints
 from .metrics import mean_keypoint_error, nme, normalizing_distance, pck, per_image_nme
+from .pipeline import make_keypoint_pipeline
+from .preprocessing import Resize
 
 FIRST_TEST_PERSON = 33
-INPUT_SIZE = (160, 120)
+INPUT_SIZE = (120, 160)  # (height, width): a quarter of 640x480
 
 
 def format_table(rows: list[dict]) -> str:
@@ -57,42 +57,38 @@ def run_demo(
         f"{imm.images.shape[1]}, {imm.schema.n_points} points, "
         f"{len(np.unique(imm.groups))} persons (loaded in {time.perf_counter() - t0:.1f} s)"
     )
-    scale = INPUT_SIZE[0] / imm.images.shape[2], INPUT_SIZE[1] / imm.images.shape[1]
-    X = np.stack([resize_image(im, INPUT_SIZE) for im in imm.images])
-    y = scale_keypoints(imm.keypoints, *scale)
     test = imm.groups >= FIRST_TEST_PERSON
     interocular = normalizing_distance(imm.keypoints[test], IMM58)  # normalises the nose too
     print(
         f"train: persons 1-{FIRST_TEST_PERSON - 1} ({(~test).sum()} images), test: persons "
-        f"{FIRST_TEST_PERSON}-40 ({test.sum()} images); input {INPUT_SIZE[0]}x{INPUT_SIZE[1]} grey"
+        f"{FIRST_TEST_PERSON}-40 ({test.sum()} images); input {INPUT_SIZE[1]}x{INPUT_SIZE[0]} grey"
     )
     rows, fitted = [], {}
     for schema, model in ((NOSE, NoseRegressor), (IMM58, FaceKeypointRegressor)):
-        target = convert_keypoints(y, IMM58, schema)
         truth = convert_keypoints(imm.keypoints[test], IMM58, schema)
-        flat = X.reshape(len(X), -1)
-        baseline = DummyRegressor().fit(flat[~test], target[~test]).predict(flat[test])
+        train_truth = convert_keypoints(imm.keypoints[~test], IMM58, schema)
+        baseline = np.tile(np.nanmean(train_truth, axis=0), (len(truth), 1))  # the mean shape
         est = model(
             max_epochs=max_epochs,
             random_state=random_state,
             callbacks=[("progress", EpochProgressBar(f"{schema.name} model"))],
         )
+        pipe = make_keypoint_pipeline(Resize(INPUT_SIZE), est)  # predicts in 640x480 pixels
         t0 = time.perf_counter()
-        est.fit(X[~test], target[~test])
+        pipe.fit(imm.images[~test], imm.keypoints[~test])
         fit_s = time.perf_counter() - t0
-        pred = est.predict(X[test])
-        fitted[schema.name] = (est, scale_keypoints(pred, 1 / scale[0], 1 / scale[1]), truth)
+        pred = pipe.predict(imm.images[test])
+        fitted[schema.name] = (est, pred, truth)
         for name, p, secs in (
             (f"mean-shape baseline ({schema.name})", baseline, 0.0),
             (f"{type(est).__name__} ({schema.name})", pred, fit_s),
         ):
-            p640 = scale_keypoints(p, 1 / scale[0], 1 / scale[1])
             rows.append(
                 {
                     "model": name,
-                    "mean_px": mean_keypoint_error(truth, p640),
-                    "nme": nme(truth, p640, schema=schema, normalize=interocular),
-                    "pck@0.05": pck(truth, p640, alpha=0.05, schema=schema, normalize=interocular),
+                    "mean_px": mean_keypoint_error(truth, p),
+                    "nme": nme(truth, p, schema=schema, normalize=interocular),
+                    "pck@0.05": pck(truth, p, alpha=0.05, schema=schema, normalize=interocular),
                     "train_s": round(secs, 1),
                 }
             )

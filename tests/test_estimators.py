@@ -127,7 +127,7 @@ def test_grid_search_with_person_groups(small_imm):
     X, y, groups = small_imm
     search = GridSearchCV(
         FAST["nose"](max_epochs=1),
-        {"lr": [1e-3, 3e-3], "channels": [(4, 8), (8, 16)]},
+        {"channels": [(4, 8), (8, 16)], "augment__rotation": [0, 20]},
         cv=GroupKFold(2),
         n_jobs=1,
     )
@@ -135,6 +135,20 @@ def test_grid_search_with_person_groups(small_imm):
     assert len(search.cv_results_["params"]) == 4
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_estimator_.predict(X[60:62]).shape == (2, 2)
+
+
+def test_augment_parameters_are_settable_through_the_estimator(small_imm):
+    X, y, _ = small_imm
+    est = FAST["cnn"]().set_params(augment__rotation=20, lr=2e-3)
+    assert isinstance(est.augment, Augment) and est.augment.rotation == 20  # "auto" made explicit
+    assert est.get_params()["augment__rotation"] == 20 and est.lr == 2e-3
+    copy = clone(est)
+    assert copy.augment.rotation == 20 and copy.augment is not est.augment
+    est.fit(X[:16], y[:16])
+    est.set_params(augment__rotation=0)
+    assert est.augment_.rotation == 20  # the fitted copy is not changed behind its back
+    with pytest.raises(ValueError, match=r"augment=Augment\(\.\.\.\) first"):
+        FAST["cnn"](augment=None).set_params(augment__shift=0.1)
 
 
 class CountingAugment(Augment):

@@ -94,13 +94,6 @@ def read_images(
         return list(pool.map(lambda p: read_image(p, as_gray), paths))
 
 
-def stack_if_uniform(images: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
-    """One array when all images share a shape, else the list unchanged."""
-    if images and all(im.shape == images[0].shape for im in images):
-        return np.stack(images)
-    return images
-
-
 def find_image(stem_path: Path) -> Path:
     """The image file beside an annotation file (same stem, any image suffix)."""
     for suffix in IMAGE_SUFFIXES:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._imaging import stack_if_uniform
 from ..keypoints import infer_schema
-from ._base import dataset_folder, find_image, read_images, stack_if_uniform
+from ._base import dataset_folder, find_image, read_images
 
 __all__ = ["load_dlib_xml", "load_helen_afw", "load_ibug", "read_pts"]
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
@@ -216,6 +217,27 @@ class KeypointNet(NeuralNet):
 
     def _get_param_names(self):
         return [k for k in super()._get_param_names() if k not in self._internal_attributes]
+
+    def set_params(self, **params):
+        """Set parameters, including those of an ``augment`` object (``augment__rotation``).
+
+        skorch stores any other ``a__b`` key for its own components (``module__``,
+        ``optimizer__``, ``callbacks__``...). ``augment__*`` keys are set on the
+        ``Augment`` instead, as scikit-learn does for nested estimators; with
+        ``augment="auto"`` the default ``Augment()`` is made explicit first.
+        """
+        nested = {k.split("__", 1)[1]: v for k, v in params.items() if k.startswith("augment__")}
+        super().set_params(**{k: v for k, v in params.items() if not k.startswith("augment__")})
+        if nested:
+            if isinstance(self.augment, str) and self.augment == "auto":
+                self.augment = Augment()
+            if not isinstance(self.augment, Augment):
+                raise ValueError(
+                    f"cannot set {sorted(nested)} of augment={self.augment!r}; pass "
+                    "augment=Augment(...) first"
+                )
+            self.augment.set_params(**nested)
+        return self
 
     def _build_module(self, n_keypoints: int, in_channels: int, **kwargs) -> torch.nn.Module:
         """The network for ``n_keypoints`` points; ``kwargs`` are ``module__*`` params."""
@@ -441,7 +463,7 @@ class KeypointNet(NeuralNet):
         if isinstance(self.augment, str) and self.augment == "auto":
             self.augment_ = Augment()
         elif self.augment is None or isinstance(self.augment, Augment):
-            self.augment_ = self.augment
+            self.augment_ = None if self.augment is None else clone(self.augment)
         else:
             raise TypeError(
                 "augment must be 'auto', None or a sklearn_fkd.augment.Augment, got "

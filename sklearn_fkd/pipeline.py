@@ -1,0 +1,207 @@
+"""A Pipeline that moves keypoints with the images: :class:`KeypointPipeline`.
+
+A plain :class:`sklearn.pipeline.Pipeline` never passes a transformed ``y`` on, so a
+crop or a resize before a keypoint estimator would leave the targets in the wrong
+frame. ``KeypointPipeline`` threads ``y`` forward through every step that moves pixels
+(the ``point_map``/``warp`` protocol of :mod:`sklearn_fkd.preprocessing`) at fit, and
+maps the final estimator's predictions back through them, in reverse, at predict and
+score: the caller only ever sees their own images' pixel coordinates. Steps without the
+protocol (``Grayscale``, ``Standardize``, any scikit-learn transformer) are treated as
+intensity-only.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+
+import numpy as np
+from sklearn.pipeline import Pipeline, _name_estimators
+from sklearn.utils._user_interface import _print_elapsed_time
+from sklearn.utils.metadata_routing import process_routing
+from sklearn.utils.validation import check_is_fitted, check_memory
+
+from .keypoints import check_keypoints
+from .metrics import _fitted_schema, nme
+from .preprocessing import PointMap, check_images
+
+__all__ = ["KeypointPipeline", "is_keypoint_step", "make_keypoint_pipeline"]
+
+
+def is_keypoint_step(step) -> bool:
+    """Whether ``step`` moves pixels and says how (``point_map`` and ``warp``)."""
+    return callable(getattr(step, "point_map", None)) and callable(getattr(step, "warp", None))
+
+
+def _skipped(step) -> bool:
+    return step is None or (isinstance(step, str) and step == "passthrough")
+
+
+class KeypointPipeline(Pipeline):
+    """A :class:`~sklearn.pipeline.Pipeline` whose keypoints follow the images.
+
+    At fit, ``y`` goes through the same crops and resizes as the images; at predict the
+    final estimator's keypoints come back through them in reverse, in the pixels of the
+    images passed in. Everything else is a scikit-learn Pipeline: ``clone``,
+    ``get_params``/``set_params("step__param")``, ``GridSearchCV``,
+    ``cross_val_score``, pickling.
+
+    Keyword arguments to ``predict`` and ``score`` (such as ``boxes=`` for a
+    :class:`~sklearn_fkd.preprocessing.FaceCrop`) are routed with scikit-learn's
+    metadata routing to the steps that request them, whether or not
+    ``sklearn.set_config(enable_metadata_routing=True)`` is set; ``FaceCrop`` requests
+    ``boxes`` by default.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator)
+        Transformers, then a keypoint estimator (``predict`` returning ``(n, 2K)``).
+    memory : None
+        Caching of fitted transformers is not supported (the steps are cheap next to
+        training); must be None.
+    verbose : bool, default=False
+
+    Examples
+    --------
+    >>> from sklearn_fkd import FaceKeypointRegressor
+    >>> from sklearn_fkd.pipeline import make_keypoint_pipeline
+    >>> from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize
+    >>> pipe = make_keypoint_pipeline(
+    ...     FaceCrop(), Grayscale(), Resize((96, 96)), FaceKeypointRegressor()
+    ... )
+    >>> [name for name, _ in pipe.steps]
+    ['facecrop', 'grayscale', 'resize', 'facekeypointregressor']
+    """
+
+    def _check_memory(self):
+        if self.memory is not None:
+            raise ValueError("KeypointPipeline does not cache steps: memory must be None")
+        return check_memory(None)
+
+    def _through_steps(self, X, routed, *, fit: bool, y=None):
+        """Run ``X`` (and at fit ``y``) through the transformers.
+
+        Returns the final images, the keypoints in their frame (fit) and the composed
+        point map of each geometric step, in order.
+        """
+        maps: list[PointMap] = []
+        for _, name, step in self._iter(with_final=False, filter_passthrough=True):
+            params = routed[name]
+            with self._log_message_for(name, fit):
+                if is_keypoint_step(step):
+                    if fit:
+                        step.fit(X, y, **params.get("fit", {}))
+                    point_map = step.point_map(X, y=y, **params.get("transform", {}))
+                    X = step.warp(X, point_map)
+                    if y is not None:
+                        y = point_map.forward(y)
+                    maps.append(point_map)
+                elif fit:
+                    X = step.fit_transform(X, y, **params.get("fit_transform", {}))
+                else:
+                    X = step.transform(X, **params.get("transform", {}))
+        return X, y, maps
+
+    def _log_message_for(self, name: str, fit: bool):
+        if not (fit and self.verbose):
+            return nullcontext()
+        index = [n for n, _ in self.steps].index(name)
+        return _print_elapsed_time("KeypointPipeline", self._log_message(index))
+
+    def fit(self, X, y=None, **params):
+        """Fit the steps, moving ``y`` with the images, then the final estimator.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W[, C]) or list of images
+            Lists may hold images of different sizes until a step makes them uniform.
+        y : array-like of shape (n, 2K) or (n, K, 2)
+            Keypoints in ``X``'s pixels; NaN = missing.
+        **params
+            ``step__param`` fit parameters (or routed metadata when routing is on).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_steps()
+        self._check_memory()
+        routed = self._check_method_params(method="fit", props=params)
+        y_flat = None if y is None else check_keypoints(y)
+        if y_flat is not None and len(y_flat) != len(check_images(X)):
+            raise ValueError(f"X has {len(check_images(X))} images but y has {len(y_flat)} rows")
+        Xt, yt, _ = self._through_steps(X, routed, fit=True, y=y_flat)
+        final_name, final = self.steps[-1]
+        with self._log_message_for(final_name, True):
+            if not _skipped(final):
+                final.fit(Xt, yt, **routed[final_name].get("fit", {}))
+        return self
+
+    def predict(self, X, **params) -> np.ndarray:
+        """Keypoints of each image, in the pixels of ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W[, C]) or list of images
+        **params
+            Metadata for the steps, e.g. ``boxes=`` (n, 4) for a ``FaceCrop``.
+
+        Returns
+        -------
+        ndarray of shape (n, 2K), float64
+        """
+        check_is_fitted(self)
+        routed = process_routing(self, "predict", **params)
+        Xt, _, maps = self._through_steps(X, routed, fit=False)
+        final_name, final = self.steps[-1]
+        y = final.predict(Xt, **routed[final_name].predict)
+        for point_map in reversed(maps):
+            y = point_map.inverse(y)
+        return y
+
+    def score(self, X, y, sample_weight=None, **params) -> float:
+        """Negative NME of the predictions, in the pixels of ``X`` (greater is better).
+
+        Normalised by the schema's pair (outer eye corners, eye centres); a schema
+        without one (the nose) by each image's diagonal, as the estimators' ``score``.
+
+        Parameters
+        ----------
+        X : images
+        y : array-like of shape (n, 2K) or (n, K, 2)
+        sample_weight : None
+            Not supported.
+        **params
+            Metadata for the steps, e.g. ``boxes=``.
+        """
+        if sample_weight is not None:
+            raise ValueError("KeypointPipeline.score does not support sample_weight")
+        y_pred = self.predict(X, **params)
+        schema = _fitted_schema(self)
+        final = self._final_estimator
+        # the points the model predicts (a NoseRegressor picks the nose from full shapes)
+        prepare = getattr(final, "_prepare_targets", check_keypoints)
+        y_true = prepare(y)
+        if schema is not None and schema.normalizing_pair is not None:
+            return -nme(y_true, y_pred, schema=schema)
+        diagonal = np.array([math.hypot(*im.shape[:2]) for im in check_images(X)])
+        return -nme(y_true, y_pred, schema=schema, normalize=diagonal)
+
+    @property
+    def schema_(self):
+        """The final estimator's fitted :class:`~sklearn_fkd.KeypointSchema`."""
+        return self._final_estimator.schema_
+
+
+def make_keypoint_pipeline(*steps, memory=None, verbose: bool = False) -> KeypointPipeline:
+    """Build a :class:`KeypointPipeline`, naming the steps after their lower-cased classes.
+
+    Examples
+    --------
+    >>> from sklearn_fkd import NoseRegressor
+    >>> from sklearn_fkd.pipeline import make_keypoint_pipeline
+    >>> from sklearn_fkd.preprocessing import Resize
+    >>> make_keypoint_pipeline(Resize((60, 80)), NoseRegressor()).steps[0][0]
+    'resize'
+    """
+    return KeypointPipeline(_name_estimators(steps), memory=memory, verbose=verbose)
