@@ -103,3 +103,47 @@ def test_heatmap_decoding_is_sub_pixel():
     torch.testing.assert_close(decode_heatmaps(maps)[:, :2], pts[:, :2], atol=1e-3, rtol=0)
     missing = gaussian_heatmaps(torch.tensor([[[np.nan, np.nan]]]), (H, W), 2.0)
     assert missing.abs().max() == 0
+
+
+def _flip_only():
+    return Augment(rotation=0, shift=0, scale=0, flip=True, brightness=0, contrast=0)
+
+
+@pytest.mark.parametrize("schema_name", ["imm58", "ibug68", "kaggle15"])
+def test_flip_keeps_every_named_pair_on_its_side_on_real_faces(schema_name, imm, youtube_test):
+    """On real faces, every flip pair whose left point lies on the image's right keeps
+    that order after a flip: the flipped "left eye" is the subject's left eye of the
+    mirrored face. Without the swap every such pair would be reversed."""
+    from sklearn_fkd.keypoints import IBUG68, IMM58, KAGGLE15, convert_keypoints
+    from sklearn_fkd.preprocessing import Grayscale, Resize
+
+    schema = {"imm58": IMM58, "ibug68": IBUG68, "kaggle15": KAGGLE15}[schema_name]
+    data = imm if schema is IMM58 else youtube_test
+    resize = Resize((48, 64) if schema is IMM58 else (64, 64))
+    images = resize.transform(Grayscale().transform(data.images[:200]))
+    keypoints = resize.transform_keypoints(data.images[:200], data.keypoints[:200])
+    if schema is KAGGLE15:
+        keypoints = convert_keypoints(keypoints, IBUG68, KAGGLE15)
+    h, w = images.shape[1:3]
+    scale = torch.tensor([w, h], dtype=torch.float64)
+    points = torch.from_numpy(keypoints.reshape(len(keypoints), -1, 2))
+    unit = ((2 * points + 1) / scale - 1).float()
+    x = torch.from_numpy(images[:, None].astype(np.float32) / 255)
+    torch.manual_seed(0)
+    out, moved = _flip_only()(x, unit, flip_permutation=schema.flip_permutation)
+    flipped = (out - x).abs().flatten(1).amax(dim=1) > 1e-3  # identity resampling: ~3e-6
+    assert 0.3 < flipped.float().mean() < 0.7
+    # pixels: the flipped image is the mirror of the original
+    torch.testing.assert_close(out[flipped], x[flipped].flip(-1), atol=1e-4, rtol=0)
+    before, after = points[..., 0].numpy(), to_px_of(moved, w, h)[..., 0]
+    for i, j in schema.flip_pairs:
+        side = np.sign(before[:, i] - before[:, j])
+        ordered = np.nanmean(side) > 0.9 or np.nanmean(side) < -0.9
+        if not ordered:
+            continue  # e.g. points that nearly coincide horizontally
+        keeps = np.sign(after[flipped.numpy(), i] - after[flipped.numpy(), j])
+        assert np.nanmean(keeps == np.sign(np.nanmean(side))) > 0.9, schema.point_names[i]
+
+
+def to_px_of(u, w, h):
+    return (((u + 1) * torch.tensor([w, h]) - 1) / 2).numpy()
