@@ -40,6 +40,14 @@ def render() -> str:
             + "\n\n"
             + table(data["rows"])
             + "\n"
+            + "".join(
+                f"\n{key}:\n\n{table(value)}\n"
+                for key, value in data.items()
+                if key != "rows"
+                and isinstance(value, list)
+                and value
+                and all(isinstance(v, dict) for v in value)
+            )
         )
     return "\n".join(parts) or "(no results yet)\n"
 
