@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline, _name_estimators
 from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import process_routing
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_is_fitted
 
 from .keypoints import check_keypoints
 from .metrics import _fitted_schema, nme
@@ -76,13 +76,12 @@ class KeypointPipeline(Pipeline):
     def _check_memory(self):
         if self.memory is not None:
             raise ValueError("KeypointPipeline does not cache steps: memory must be None")
-        return check_memory(None)
 
     def _through_steps(self, X, routed, *, fit: bool, y=None):
         """Run ``X`` (and at fit ``y``) through the transformers.
 
-        Returns the final images, the keypoints in their frame (fit) and the composed
-        point map of each geometric step, in order.
+        Returns the final images, the keypoints in their frame (when ``y`` is given)
+        and the point map of each geometric step, in order.
         """
         maps: list[PointMap] = []
         for _, name, step in self._iter(with_final=False, filter_passthrough=True):
@@ -128,8 +127,9 @@ class KeypointPipeline(Pipeline):
         self._check_memory()
         routed = self._check_method_params(method="fit", props=params)
         y_flat = None if y is None else check_keypoints(y)
-        if y_flat is not None and len(y_flat) != len(check_images(X)):
-            raise ValueError(f"X has {len(check_images(X))} images but y has {len(y_flat)} rows")
+        n_images = len(check_images(X))
+        if y_flat is not None and len(y_flat) != n_images:
+            raise ValueError(f"X has {n_images} images but y has {len(y_flat)} rows")
         Xt, yt, _ = self._through_steps(X, routed, fit=True, y=y_flat)
         final_name, final = self.steps[-1]
         with self._log_message_for(final_name, True):
