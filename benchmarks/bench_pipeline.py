@@ -24,11 +24,7 @@ from sklearn_fkd import IBUG68, FaceKeypointRegressor, make_keypoint_pipeline
 from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
 from sklearn_fkd.demo import format_table
 from sklearn_fkd.metrics import mean_keypoint_error, nme, pck
-from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize
-
-
-def points_boxes(y):
-    return FaceCrop(detector=None).face_boxes([np.zeros((1, 1))] * len(y), y=y)
+from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, keypoint_boxes
 
 
 def detector_row(name, train, test) -> dict:
@@ -38,7 +34,7 @@ def detector_row(name, train, test) -> dict:
         warnings.simplefilter("ignore", UserWarning)
         boxes = crop.face_boxes(test.images)
     per_image = (time.perf_counter() - t0) / len(test.images)
-    truth = points_boxes(test.keypoints)
+    truth = keypoint_boxes(test.keypoints)
     found = ~np.isnan(boxes).any(axis=1)
     side = (truth[:, 2:] - truth[:, :2]).max(axis=1)
     diff = boxes - truth
@@ -95,7 +91,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     cropped.fit(train.images, train.keypoints)
     fit_s = time.perf_counter() - t0
-    boxes = points_boxes(test.keypoints)
+    boxes = keypoint_boxes(test.keypoints)
     pred = cropped.predict(test.images, boxes=boxes)
     rows.append(evaluate("FaceCrop, true boxes", test.keypoints, pred, fit_s))
     with warnings.catch_warnings():

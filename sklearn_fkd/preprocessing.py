@@ -47,6 +47,7 @@ __all__ = [
     "Resize",
     "Standardize",
     "check_images",
+    "keypoint_boxes",
 ]
 
 
@@ -409,7 +410,7 @@ class FaceCrop(_GeometricStep):
         detector = self._detector()
         if detector is None or y is None:
             return self
-        truth = _points_boxes(check_keypoints(y), len(images))
+        truth = _keypoint_boxes_of(y, len(images))
         usable = np.flatnonzero(~np.isnan(truth).any(axis=1))
         if len(usable) > CALIBRATION_SAMPLES:
             usable = np.random.default_rng(0).choice(usable, CALIBRATION_SAMPLES, replace=False)
@@ -474,12 +475,15 @@ class FaceCrop(_GeometricStep):
         -------
         ndarray of shape (n, 4), float64; NaN where no face was found
         """
+        return self._face_boxes(check_images(X), y, boxes)
+
+    def _face_boxes(self, images: list[np.ndarray], y, boxes) -> np.ndarray:
+        """:meth:`face_boxes` of already validated images."""
         self._validate()
-        images = check_images(X)
         n = len(images)
         out = np.full((n, 4), np.nan)
         if y is not None:
-            out = _points_boxes(check_keypoints(y), n)
+            out = _keypoint_boxes_of(y, n)
             out[(out[:, 2:] - out[:, :2]).max(axis=1) < 1] = np.nan  # under two points
         if boxes is not None:
             given = np.array(boxes, dtype=np.float64)
@@ -496,9 +500,9 @@ class FaceCrop(_GeometricStep):
 
     def point_map(self, X, y=None, boxes=None) -> PointMap:
         """Translations to each crop; see :meth:`face_boxes` for the parameters."""
-        shapes = _image_shapes(check_images(X))
-        faces = self.face_boxes(X, y=y, boxes=boxes)
-        crops = _crop_windows(faces, shapes, float(self.margin), bool(self.square))
+        images = check_images(X)
+        faces = self._face_boxes(images, y, boxes)
+        crops = _crop_windows(faces, _image_shapes(images), float(self.margin), bool(self.square))
         offset = -crops[:, :2].astype(np.float64)
         out_shapes = (crops[:, 2:] - crops[:, :2])[:, ::-1]
         return PointMap(np.ones_like(offset), offset, out_shapes)
@@ -513,6 +517,9 @@ class FaceCrop(_GeometricStep):
             crops.append(im[y0 : y0 + h, x0 : x0 + w].copy())
         return stack_if_uniform(crops)
 
+    # transform/fit_transform name ``boxes`` explicitly (the base takes **params) because
+    # scikit-learn's metadata routing reads the request from these signatures
+
     def transform(self, X, boxes=None):
         """Crops of ``X`` from ``boxes`` or the detector (see :meth:`face_boxes`)."""
         return self.warp(X, self.point_map(X, boxes=boxes))
@@ -523,14 +530,29 @@ class FaceCrop(_GeometricStep):
         return self.warp(X, self.point_map(X, y=y, boxes=boxes))
 
 
-def _points_boxes(y_flat: np.ndarray, n: int) -> np.ndarray:
-    """``(n, 4)`` bounding boxes of each row's visible points (NaN rows: NaN)."""
-    if len(y_flat) != n:
-        raise ValueError(f"y has {len(y_flat)} rows, X has {n} images")
-    points = to_points(y_flat)
+def keypoint_boxes(y) -> np.ndarray:
+    """Bounding box ``(x0, y0, x1, y1)`` of each row's visible keypoints.
+
+    Parameters
+    ----------
+    y : array-like of shape (n, 2K) or (n, K, 2)
+
+    Returns
+    -------
+    ndarray of shape (n, 4), float64; NaN for rows without a visible point
+    """
+    points = to_points(check_keypoints(y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
         return np.concatenate([np.nanmin(points, axis=1), np.nanmax(points, axis=1)], axis=1)
+
+
+def _keypoint_boxes_of(y, n: int) -> np.ndarray:
+    """:func:`keypoint_boxes`, checking that ``y`` has one row per image."""
+    boxes = keypoint_boxes(y)
+    if len(boxes) != n:
+        raise ValueError(f"y has {len(boxes)} rows, X has {n} images")
+    return boxes
 
 
 def _crop_windows(faces: np.ndarray, shapes: np.ndarray, margin: float, square: bool):

@@ -14,8 +14,8 @@ def to_unit(points_px):
     return (2 * points_px + 1) / torch.tensor([W, H]) - 1
 
 
-def to_px(u):
-    return ((u + 1) * torch.tensor([W, H]) - 1) / 2
+def to_px(u, w=W, h=H):
+    return ((u + 1) * torch.tensor([w, h]) - 1) / 2
 
 
 def blob_images(points_px, intensities, sigma=1.5):
@@ -135,7 +135,7 @@ def test_flip_keeps_every_named_pair_on_its_side_on_real_faces(schema_name, imm,
     assert 0.3 < flipped.float().mean() < 0.7
     # pixels: the flipped image is the mirror of the original
     torch.testing.assert_close(out[flipped], x[flipped].flip(-1), atol=1e-4, rtol=0)
-    before, after = points[..., 0].numpy(), to_px_of(moved, w, h)[..., 0]
+    before, after = points[..., 0].numpy(), to_px(moved, w, h)[..., 0].numpy()
     for i, j in schema.flip_pairs:
         side = np.sign(before[:, i] - before[:, j])
         ordered = np.nanmean(side) > 0.9 or np.nanmean(side) < -0.9
@@ -143,7 +143,3 @@ def test_flip_keeps_every_named_pair_on_its_side_on_real_faces(schema_name, imm,
             continue  # e.g. points that nearly coincide horizontally
         keeps = np.sign(after[flipped.numpy(), i] - after[flipped.numpy(), j])
         assert np.nanmean(keeps == np.sign(np.nanmean(side))) > 0.9, schema.point_names[i]
-
-
-def to_px_of(u, w, h):
-    return (((u + 1) * torch.tensor([w, h]) - 1) / 2).numpy()

@@ -18,7 +18,7 @@ from sklearn_fkd import (
     make_keypoint_pipeline,
 )
 from sklearn_fkd.metrics import get_scorer, nme
-from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, Standardize
+from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, Standardize, keypoint_boxes
 
 from .conftest import data_folder
 
@@ -27,14 +27,6 @@ def tiny_regressor(**kw):
     return FaceKeypointRegressor(
         **{"channels": (8, 16), "max_epochs": 2, "batch_size": 16, "random_state": 0, **kw}
     )
-
-
-def true_boxes(y):
-    return np.stack(
-        [np.nanmin(y[:, 0::2], 1), np.nanmin(y[:, 1::2], 1),
-         np.nanmax(y[:, 0::2], 1), np.nanmax(y[:, 1::2], 1)],
-        axis=1,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +43,7 @@ def test_pipeline_equals_the_same_steps_by_hand(faces):
     crop = FaceCrop(margin=0.2, detector=None)
     pipe = make_keypoint_pipeline(crop, Grayscale(), Resize(40), Standardize(), tiny_regressor())
     pipe.fit(X[:60], y[:60])
-    boxes = true_boxes(y[60:])
+    boxes = keypoint_boxes(y[60:])
     pred = pipe.predict(X[60:], boxes=boxes)
     # by hand: the same crops and resize, keypoints moved with them
     fit_map = FaceCrop(margin=0.2, detector=None).point_map(X[:60], y=y[:60])
@@ -87,7 +79,7 @@ def test_pipeline_on_helen_afw_variable_sizes():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a missed face falls back
         detected = nme(y[50:], pipe.predict(X[50:]))
-    given = nme(y[50:], pipe.predict(X[50:], boxes=true_boxes(y[50:])))
+    given = nme(y[50:], pipe.predict(X[50:], boxes=keypoint_boxes(y[50:])))
     assert given < 1 and detected < 2 * given, (detected, given)
 
 
@@ -128,7 +120,7 @@ def test_boxes_reach_face_crop_with_sklearn_metadata_routing(faces):
     pipe = make_keypoint_pipeline(
         FaceCrop(detector=None), Grayscale(), Resize(32), tiny_regressor(max_epochs=1)
     ).fit(X[:30], y[:30])
-    boxes = true_boxes(y[30:40])
+    boxes = keypoint_boxes(y[30:40])
     expected = pipe.predict(X[30:40], boxes=boxes)
     with sklearn.config_context(enable_metadata_routing=True):
         np.testing.assert_array_equal(pipe.predict(X[30:40], boxes=boxes), expected)

@@ -16,6 +16,7 @@ from sklearn_fkd.preprocessing import (
     Resize,
     Standardize,
     check_images,
+    keypoint_boxes,
 )
 
 sizes = st.integers(min_value=1, max_value=400)
@@ -145,6 +146,7 @@ def test_check_images_errors(X, err, match):
 def test_face_crop_from_points_boxes_and_fallbacks():
     X = np.zeros((2, 100, 200), np.uint8)
     y = np.array([[60.0, 40.0, 80.0, 60.0], [np.nan, np.nan, np.nan, np.nan]])
+    np.testing.assert_array_equal(keypoint_boxes(y), [[60, 40, 80, 60], [np.nan] * 4])
     step = FaceCrop(margin=0.25, detector=None).fit(X, y)
     boxes = np.array([[0.0, 0.0, 10.0, 10.0], [150.0, 20.0, 190.0, 70.0]])
     point_map = step.point_map(X, y=y, boxes=boxes)

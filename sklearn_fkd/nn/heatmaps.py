@@ -104,14 +104,14 @@ def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
     -------
     Tensor of shape (B, K, 2), ``(x, y)``
     """
-    log_p = torch.log_softmax(logits.float().flatten(2), dim=-1)
-    return soft_argmax_of_log_probs(log_p, tuple(logits.shape[-2:]))
+    prob = torch.softmax(logits.float().flatten(2), dim=-1)
+    return expected_position(prob, tuple(logits.shape[-2:]))
 
 
-def soft_argmax_of_log_probs(log_p: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """:func:`soft_argmax` of already flattened log-probabilities ``(B, K, h*w)``."""
+def expected_position(prob: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """:func:`soft_argmax` of already flattened probabilities ``(B, K, h*w)``."""
     h, w = size
-    prob = log_p.exp().view(*log_p.shape[:-1], h, w)
+    prob = prob.view(*prob.shape[:-1], h, w)
     xs = (2 * torch.arange(w, device=prob.device, dtype=prob.dtype) + 1) / w - 1
     ys = (2 * torch.arange(h, device=prob.device, dtype=prob.dtype) + 1) / h - 1
     x = (prob.sum(dim=-2) * xs).sum(dim=-1)

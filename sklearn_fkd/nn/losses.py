@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .heatmaps import gaussian_heatmaps, normalized_to_pixels, soft_argmax_of_log_probs
+from .heatmaps import expected_position, gaussian_heatmaps, normalized_to_pixels
 
 LOSS_KINDS = ("mse", "smooth_l1", "wing")
 
@@ -90,13 +90,13 @@ class HeatmapLoss(nn.Module):
     def forward(self, logits: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         b, k, h, w = logits.shape
         log_p = torch.log_softmax(logits.float().flatten(2), dim=-1)  # (B, K, HW)
-        loss = self.coordinates(soft_argmax_of_log_probs(log_p, (h, w)).reshape(b, -1), y_true)
+        p = log_p.exp()
+        loss = self.coordinates(expected_position(p, (h, w)).reshape(b, -1), y_true)
         if self.js_weight == 0:
             return loss
         points = normalized_to_pixels(y_true.view(b, k, 2), (h, w))
         target = gaussian_heatmaps(points, (h, w), self.sigma).flatten(2)
         target = target / target.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-        p = log_p.exp()
         log_m = torch.log((0.5 * (p + target)).clamp_min(1e-12))
         log_t = torch.log(target.clamp_min(1e-12))
         js = 0.5 * (p * (log_p - log_m)).sum(-1) + 0.5 * (target * (log_t - log_m)).sum(-1)
