@@ -7,6 +7,8 @@ maps ``x`` to ``(x + 0.5) * W' / W - 0.5`` (the image's outer edges, at -0.5 and
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image
 
@@ -64,3 +66,10 @@ def stack_if_uniform(images: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
     if images and all(im.shape == images[0].shape for im in images):
         return np.stack(images)
     return images
+
+
+def image_diagonals(X) -> np.ndarray:
+    """``sqrt(H^2 + W^2)`` of each image of an ``(n, H, W[, C])`` array or a list, shape (n,)."""
+    if isinstance(X, np.ndarray) and X.ndim >= 3:
+        return np.full(len(X), math.hypot(*X.shape[1:3]))
+    return np.array([math.hypot(*np.shape(image)[:2]) for image in X], dtype=np.float64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar"]
+__all__ = ["EpochProgressBar", "HeldOutScore"]
 
 
 class EpochProgressBar(Callback):
@@ -30,3 +30,27 @@ class EpochProgressBar(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
+
+
+class HeldOutScore(Callback):
+    """Score held-out data after every epoch and record it in ``history``.
+
+    Unlike skorch's ``EpochScoring``, which scores the network's own validation split in
+    the network's (normalised) units, this calls any ``score()`` the caller built, e.g.
+    a scorer on a whole :class:`~sklearn_fkd.pipeline.KeypointPipeline` whose final step
+    is this network, so the score is in the caller's pixels.
+
+    Parameters
+    ----------
+    score : callable ``() -> float``
+        Computes the score (greater is better) with the network as it is now.
+    name : str, default="held_out_score"
+        The ``history`` key.
+    """
+
+    def __init__(self, score, name: str = "held_out_score"):
+        self.score = score
+        self.name = name
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record(self.name, float(self.score()))

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 import numpy as np
 import sklearn.metrics
 
+from ._imaging import image_diagonals
 from .keypoints import KeypointSchema, check_keypoints, infer_schema, to_points
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "failure_rate",
     "get_scorer",
     "get_scorer_names",
+    "get_scorers",
     "keypoint_mae",
     "keypoint_rmse",
     "mean_keypoint_error",
@@ -278,6 +280,13 @@ def _fitted_schema(estimator) -> KeypointSchema | None:
 class KeypointScorer:
     """A scorer ``scorer(estimator, X, y) -> float``, greater is better.
 
+    Called on an estimator, it compares ``estimator.predict(X, **predict_params)`` with
+    the points of ``y`` that the estimator predicts (a ``NoseRegressor`` scored against full IMM
+    shapes is compared with their nose tips). Schema-aware metrics normalise by the
+    fitted schema's pair (outer eye corners, eye centres); when the schema has none
+    (the nose, generic schemas) and ``normalize`` is not given, by each image's
+    diagonal :math:`\\sqrt{H^2 + W^2}` in ``X``'s pixels, as the estimators' ``score``.
+
     Parameters
     ----------
     metric : callable
@@ -295,17 +304,32 @@ class KeypointScorer:
         self.sign = sign
         self.kwargs = kwargs
 
-    def __call__(self, estimator, X, y_true, sample_weight=None) -> float:
+    def __call__(self, estimator, X, y_true, sample_weight=None, **predict_params) -> float:
         if sample_weight is not None:
             raise ValueError(f"{self!r} does not support sample_weight")
-        y_pred = estimator.predict(X)
-        return self.score(y_true, y_pred, estimator)
+        y_pred = estimator.predict(X, **predict_params)
+        final = getattr(estimator, "_final_estimator", estimator)
+        prepare = getattr(final, "_prepare_targets", None)
+        if prepare is not None:  # the points this estimator predicts
+            y_true = prepare(y_true)
+        return self.score(y_true, y_pred, estimator, X=X)
 
-    def score(self, y_true, y_pred, estimator=None) -> float:
-        """The signed metric of predictions already made."""
+    def score(self, y_true, y_pred, estimator=None, X=None) -> float:
+        """The signed metric of predictions already made.
+
+        The diagonals of the images ``X`` normalise schema-aware metrics when the
+        schema has no normalising pair and no ``normalize`` was given.
+        """
         kwargs = dict(self.kwargs)
-        if self.metric in _USES_SCHEMA and kwargs.get("schema") is None and estimator is not None:
-            kwargs["schema"] = _fitted_schema(estimator)
+        if self.metric in _USES_SCHEMA:
+            if kwargs.get("schema") is None and estimator is not None:
+                kwargs["schema"] = _fitted_schema(estimator)
+            schema = kwargs.get("schema")
+            if schema is None:
+                schema = infer_schema(check_keypoints(y_true, name="y_true").shape[1] // 2)
+            no_pair = schema.normalizing_pair is None
+            if no_pair and "normalize" not in kwargs and X is not None:
+                kwargs["normalize"] = image_diagonals(X)
         return self.sign * self.metric(y_true, y_pred, **kwargs)
 
     def __repr__(self) -> str:
@@ -351,3 +375,34 @@ def get_scorer(name, **kwargs):
             f"unknown scorer {name!r}; this library's: {', '.join(get_scorer_names())}, "
             "or any of sklearn.metrics.get_scorer_names()"
         ) from None
+
+
+def get_scorers(names) -> dict:
+    """Several scorers by name, as the ``scoring`` dict of a multi-metric search.
+
+    scikit-learn's ``GridSearchCV`` knows only its own scorer names; pass it this dict
+    and name one of its keys as ``refit``.
+
+    Parameters
+    ----------
+    names : iterable of str, or dict
+        Scorer names (see :func:`get_scorer`), or ``{key: name or callable}`` to choose
+        the keys (e.g. ``{"pck@0.1": get_scorer("pck", alpha=0.1)}``).
+
+    Returns
+    -------
+    dict of {str: callable}
+
+    Examples
+    --------
+    >>> from sklearn_fkd.metrics import get_scorers
+    >>> sorted(get_scorers(["neg_nme", "pck"]))
+    ['neg_nme', 'pck']
+    """
+    if isinstance(names, str):
+        raise TypeError(f"get_scorers takes several names; for one use get_scorer({names!r})")
+    pairs = names.items() if isinstance(names, dict) else ((name, name) for name in names)
+    scorers = {str(key): get_scorer(value) for key, value in pairs}
+    if not scorers:
+        raise ValueError("get_scorers needs at least one name")
+    return scorers

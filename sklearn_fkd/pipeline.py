@@ -12,7 +12,6 @@ intensity-only.
 
 from __future__ import annotations
 
-import math
 from contextlib import nullcontext
 
 import numpy as np
@@ -22,7 +21,7 @@ from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import check_is_fitted
 
 from .keypoints import check_keypoints
-from .metrics import _fitted_schema, nme
+from .metrics import KeypointScorer, nme
 from .preprocessing import PointMap, check_images
 
 __all__ = ["KeypointPipeline", "is_keypoint_step", "make_keypoint_pipeline"]
@@ -176,16 +175,7 @@ class KeypointPipeline(Pipeline):
         """
         if sample_weight is not None:
             raise ValueError("KeypointPipeline.score does not support sample_weight")
-        y_pred = self.predict(X, **params)
-        schema = _fitted_schema(self)
-        final = self._final_estimator
-        # the points the model predicts (a NoseRegressor picks the nose from full shapes)
-        prepare = getattr(final, "_prepare_targets", check_keypoints)
-        y_true = prepare(y)
-        if schema is not None and schema.normalizing_pair is not None:
-            return -nme(y_true, y_pred, schema=schema)
-        diagonal = np.array([math.hypot(*im.shape[:2]) for im in check_images(X)])
-        return -nme(y_true, y_pred, schema=schema, normalize=diagonal)
+        return KeypointScorer(nme, -1)(self, X, y, **params)
 
     @property
     def schema_(self):

@@ -26,6 +26,15 @@ def imm():
 
 
 @pytest.fixture(scope="session")
+def small_imm(imm):
+    """IMM faces at 40x30 (width x height), keypoints in that frame, and persons."""
+    from sklearn_fkd._imaging import resize_image, scale_keypoints
+
+    X = np.stack([resize_image(im, (40, 30)) for im in imm.images])
+    return X, scale_keypoints(imm.keypoints, 40 / 640, 30 / 480), imm.groups
+
+
+@pytest.fixture(scope="session")
 def youtube_test():
     """The 770 YouTube Faces test frames (Wolf et al. 2011)."""
     data_folder("youtube_faces_68pt")

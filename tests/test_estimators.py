@@ -18,7 +18,6 @@ from sklearn_fkd import (
     NoseRegressor,
     convert_keypoints,
 )
-from sklearn_fkd._imaging import resize_image, scale_keypoints
 from sklearn_fkd.metrics import mean_keypoint_error
 
 SMALL = dict(channels=(8, 16, 32), convs_per_block=1, hidden_units=32)
@@ -34,13 +33,6 @@ FAST = {
         **{"depth": 2, "base_channels": 4, "max_epochs": 1, "random_state": 0, **kw}
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def small_imm(imm):
-    """IMM faces at 40x30 (Nordstrøm et al. 2004), keypoints in that frame."""
-    X = np.stack([resize_image(im, (40, 30)) for im in imm.images])
-    return X, scale_keypoints(imm.keypoints, 40 / 640, 30 / 480), imm.groups
 
 
 @pytest.mark.parametrize("kind", list(FAST))

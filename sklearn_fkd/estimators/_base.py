@@ -23,7 +23,7 @@ from skorch.utils import to_numpy
 
 from ..augment import Augment
 from ..keypoints import KeypointSchema, check_keypoints, infer_schema
-from ..metrics import nme
+from ..metrics import KeypointScorer, nme
 from ..nn.fusion import fused_for_inference
 from ..nn.losses import LOSS_KINDS, MaskedKeypointLoss
 
@@ -562,12 +562,7 @@ class KeypointNet(NeuralNet):
         if sample_weight is not None:
             raise ValueError("score does not support sample_weight")
         check_is_fitted(self, "module_")
-        y_true = self._prepare_targets(y)
-        y_pred = self.predict(X)
-        if self.schema_.normalizing_pair is not None:
-            return -nme(y_true, y_pred, schema=self.schema_)
-        h, w = self.image_size_
-        return -nme(y_true, y_pred, schema=self.schema_, normalize=math.hypot(h, w))
+        return KeypointScorer(nme, -1)(self, X, y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
