@@ -268,13 +268,22 @@ _SCORERS = {
 _USES_SCHEMA = {nme, pck, auc, failure_rate}
 
 
+def _innermost(estimator):
+    """The estimator that predicts, inside searches (``best_estimator_``) and pipelines
+    (the final step)."""
+    while True:
+        inner = getattr(estimator, "best_estimator_", None)
+        if inner is None:
+            inner = getattr(estimator, "_final_estimator", None)
+        if inner is None or inner is estimator:
+            return estimator
+        estimator = inner
+
+
 def _fitted_schema(estimator) -> KeypointSchema | None:
-    """The ``schema_`` of an estimator, or of a pipeline's final step."""
-    for est in (estimator, getattr(estimator, "_final_estimator", None)):
-        schema = getattr(est, "schema_", None)
-        if isinstance(schema, KeypointSchema):
-            return schema
-    return None
+    """The ``schema_`` of an estimator, or of the one inside a pipeline or search."""
+    schema = getattr(_innermost(estimator), "schema_", None)
+    return schema if isinstance(schema, KeypointSchema) else None
 
 
 class KeypointScorer:
@@ -308,8 +317,7 @@ class KeypointScorer:
         if sample_weight is not None:
             raise ValueError(f"{self!r} does not support sample_weight")
         y_pred = estimator.predict(X, **predict_params)
-        final = getattr(estimator, "_final_estimator", estimator)
-        prepare = getattr(final, "_prepare_targets", None)
+        prepare = getattr(_innermost(estimator), "_prepare_targets", None)
         if prepare is not None:  # the points this estimator predicts
             y_true = prepare(y_true)
         return self.score(y_true, y_pred, estimator, X=X)

@@ -236,8 +236,11 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
     pruner : "median", None or optuna pruner, default="median"
         ``"median"``: ``MedianPruner(n_startup_trials=5, n_warmup_steps=2)``; None: no
         pruning and no per-epoch scoring.
+    sampler : None or optuna sampler, default=None
+        None: ``TPESampler(seed=random_state)``. Any other Optuna sampler
+        (``RandomSampler``, ``GridSampler``, ``CmaEsSampler``...) is used as given.
     random_state : int or None, default=None
-        Seeds the TPE sampler and the ``KFold`` shuffle. Seed the estimator's own
+        Seeds the default TPE sampler and the ``KFold`` shuffle. Seed the estimator's own
         ``random_state`` too for reproducible fits. Give each worker sharing a study a
         different seed, or they draw the same candidates.
     storage : None, str or optuna storage, default=None
@@ -281,6 +284,7 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
         cv=3,
         scoring=None,
         pruner="median",
+        sampler=None,
         random_state: int | None = None,
         storage=None,
         study_name: str | None = None,
@@ -295,6 +299,7 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.cv = cv
         self.scoring = scoring
         self.pruner = pruner
+        self.sampler = sampler
         self.random_state = random_state
         self.storage = storage
         self.study_name = study_name
@@ -325,6 +330,13 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
             "param_space must be None, a dict of optuna distributions or a callable "
             f"trial -> params, got {type(self.param_space).__name__}"
         )
+
+    def _sampler(self):
+        if self.sampler is None:
+            return optuna.samplers.TPESampler(seed=self.random_state)
+        if isinstance(self.sampler, optuna.samplers.BaseSampler):
+            return self.sampler
+        raise TypeError(f"sampler must be None or an optuna sampler, got {self.sampler!r}")
 
     def _splitter(self, groups):
         if isinstance(self.cv, Integral):
@@ -414,7 +426,7 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
             self.study_ = optuna.create_study(
                 storage=open_storage(self.storage),
                 study_name=self.study_name,
-                sampler=optuna.samplers.TPESampler(seed=self.random_state),
+                sampler=self._sampler(),
                 pruner=_make_pruner(self.pruner),
                 direction="maximize",
                 load_if_exists=True,

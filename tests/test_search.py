@@ -98,11 +98,22 @@ def test_optuna_search_on_a_pipeline_with_person_groups(imm):
     assert search.score(imm.images[72:84], imm.keypoints[72:84]) == pytest.approx(
         best.score(imm.images[72:84], imm.keypoints[72:84])
     )
+    # the library's scorers find the nose model inside the search and the pipeline
+    px = get_scorer("neg_mean_keypoint_error")(search, imm.images[72:84], imm.keypoints[72:84])
+    assert px == pytest.approx(
+        -mean_keypoint_error(
+            convert_keypoints(imm.keypoints[72:84], IMM58, NOSE), best.predict(imm.images[72:84])
+        )
+    )
 
 
-def test_pruning_stops_a_deliberately_bad_trial_early(small_imm, tmp_path):
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_pruning_stops_a_deliberately_bad_trial_early(kind, small_imm, tmp_path):
     X, y, groups = small_imm
-    storage = f"journal:{tmp_path / 'study.log'}"
+    storage = {
+        "journal": f"journal:{tmp_path / 'study.log'}",
+        "sqlite": f"sqlite:///{tmp_path / 'study.db'}",
+    }[kind]
     study = optuna.create_study(
         storage=open_storage(storage), study_name="s", direction="maximize"
     )
@@ -125,7 +136,7 @@ def test_pruning_stops_a_deliberately_bad_trial_early(small_imm, tmp_path):
     # the per-epoch score after the last epoch is the trial's held-out score
     assert good.intermediate_values[5] == pytest.approx(good.value)
     assert search.best_params_ == {"lr": 3e-3}
-    # the study lives in the journal file: a new search continues it
+    # the study lives in the file: a new search continues it
     again = OptunaSearchCV(
         nose(),
         {"lr": FloatDistribution(1e-4, 1e-2, log=True)},
@@ -172,6 +183,7 @@ def test_failed_fits_fail_their_trial_or_raise(small_imm):
         ({"param_space": {"lr": (1e-3, 1e-2)}}, "Float-, Int- or CategoricalDistribution"),
         ({"storage": 3}, "storage must be"),
         ({"pruner": "mean"}, "pruner must be"),
+        ({"sampler": "tpe"}, "sampler must be"),
         ({"error_score": "ignore"}, "error_score must be"),
     ],
 )
@@ -246,3 +258,34 @@ def test_two_worker_processes_share_one_study(imm, tmp_path):
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 4 and sorted(t.number for t in done) == [0, 1, 2, 3]
     assert len({tuple(sorted(t.params.items())) for t in done}) == 4
+
+
+def test_grid_search_in_two_worker_processes(small_imm):
+    """joblib's process backend (the path Dask and Ray backends build on): estimators
+    and data travel to the workers pickled, results match a sequential search."""
+    X, y, groups = small_imm
+    grid = {"lr": [1e-3, 3e-3]}
+    kwargs = dict(cv=GroupKFold(2), scoring=get_scorer("neg_nme"))
+    sequential = GridSearchCV(nose(), grid, n_jobs=1, **kwargs).fit(
+        X[:48], y[:48], groups=groups[:48]
+    )
+    parallel = GridSearchCV(nose(), grid, n_jobs=2, **kwargs).fit(
+        X[:48], y[:48], groups=groups[:48]
+    )
+    np.testing.assert_allclose(
+        parallel.cv_results_["mean_test_score"],
+        sequential.cv_results_["mean_test_score"],
+        rtol=1e-4,
+    )
+
+
+def test_fitted_search_pickles(small_imm):
+    import pickle
+
+    X, y, groups = small_imm
+    search = OptunaSearchCV(nose(), n_trials=1, cv=HOLDOUT, pruner=None).fit(
+        X[:48], y[:48], groups=groups[:48]
+    )
+    again = pickle.loads(pickle.dumps(search))
+    np.testing.assert_allclose(again.predict(X[48:52]), search.predict(X[48:52]))
+    assert again.study_.best_trial.params == search.study_.best_trial.params

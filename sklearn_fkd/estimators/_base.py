@@ -133,25 +133,46 @@ class BatchIterator:
     one index operation per batch. Shuffles with the global torch generator (seeded by
     the estimator's ``random_state``). A trailing batch of one sample is dropped while
     training (BatchNorm needs two); it is a different sample every epoch.
+
+    ``shard=(i, k)`` yields only process ``i``'s share of ``k`` equal, disjoint shares
+    of the (identically shuffled) samples, for data-parallel training in ``k``
+    processes.
     """
 
     def __init__(
-        self, dataset, batch_size: int = 32, shuffle: bool = False, drop_singleton: bool = False
+        self,
+        dataset,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        drop_singleton: bool = False,
+        shard: tuple[int, int] | None = None,
     ):
         self.X, self.y = _tensors_of(dataset)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_singleton = drop_singleton
+        self.shard = shard
+
+    def _n_samples(self) -> int:
+        """Samples this iterator yields: all, or an equal share of them per shard (the
+        remainder is left out, a different one each shuffled epoch)."""
+        n = len(self.X)
+        return n if self.shard is None else n // self.shard[1]
 
     def __len__(self) -> int:
-        n_batches = math.ceil(len(self.X) / self.batch_size)
-        if self.drop_singleton and len(self.X) % self.batch_size == 1 and n_batches > 1:
+        n = self._n_samples()
+        n_batches = math.ceil(n / self.batch_size)
+        if self.drop_singleton and n % self.batch_size == 1 and n_batches > 1:
             n_batches -= 1
         return n_batches
 
     def __iter__(self):
-        n = len(self.X)
-        order = torch.randperm(n) if self.shuffle else None
+        order = torch.randperm(len(self.X)) if self.shuffle else None
+        n = self._n_samples()
+        if self.shard is not None:  # process i of k: every k-th sample from i
+            index, count = self.shard
+            everything = order if order is not None else torch.arange(len(self.X))
+            order = everything[index::count][:n]
         for b in range(len(self)):
             sl = slice(b * self.batch_size, min(n, (b + 1) * self.batch_size))
             idx = order[sl] if order is not None else sl
@@ -245,6 +266,8 @@ class KeypointNet(NeuralNet):
 
     def initialize_module(self):
         """Build the network for the fitted point count and channels."""
+        # set here too: AccelerateMixin.initialize replaces ours
+        self.device_ = self._resolved_device()
         kwargs = self.get_params_for("module")
         module = self._build_module(self.n_keypoints_, self.n_channels_, **kwargs)
         # channels-last: faster convolutions on CUDA and with oneDNN on the CPU (measured
@@ -274,7 +297,11 @@ class KeypointNet(NeuralNet):
 
     @contextmanager
     def _skorch_device(self):
-        """Let skorch's own code see the resolved device instead of ``"auto"``."""
+        """Let skorch's own code see the resolved device instead of ``"auto"`` (not under
+        an ``accelerator``, which places everything itself and wants ``device=None``)."""
+        if self._accelerator() is not None:
+            yield
+            return
         requested = self.device
         self.device = self.device_
         try:
@@ -282,8 +309,18 @@ class KeypointNet(NeuralNet):
         finally:
             self.device = requested
 
+    def _accelerator(self):
+        """The ``accelerator`` of skorch's ``AccelerateMixin``, if mixed in."""
+        return getattr(self, "accelerator", None)
+
+    def _resolved_device(self) -> str:
+        accelerator = self._accelerator()
+        if accelerator is not None and self.device is None:
+            return str(accelerator.device)
+        return resolve_device(self.device)
+
     def initialize(self):
-        self.device_ = resolve_device(self.device)
+        self.device_ = self._resolved_device()
         with self._skorch_device():
             return super().initialize()
 
@@ -396,6 +433,14 @@ class KeypointNet(NeuralNet):
             kwargs = self.get_params_for("iterator_valid")
             iterator = self.iterator_valid
         kwargs.setdefault("batch_size", self.batch_size)
+        accelerator = self._accelerator()
+        if training and accelerator is not None and accelerator.num_processes > 1:
+            if self.random_state is None:
+                raise ValueError(
+                    "training in several processes needs random_state: every process must "
+                    "shuffle the same way to draw disjoint shards"
+                )
+            kwargs.setdefault("shard", (accelerator.process_index, accelerator.num_processes))
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         return iterator(dataset, **kwargs)
@@ -504,18 +549,23 @@ class KeypointNet(NeuralNet):
     def infer(self, x, **fit_params):
         return self._forward(self._to_device_input(x))
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
+    def train_step(self, batch, **fit_params):
+        """One optimizer step on a batch moved to the device and freshly augmented there.
+
+        The forward and backward pass is skorch's ``train_step_single``, so a mixin that
+        replaces it (skorch's ``AccelerateMixin``) still trains on augmented batches.
+        """
+        return super().train_step(self._training_batch(batch), **fit_params)
+
+    def _training_batch(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(images in [0, 1], normalised targets)`` on the device, augmented."""
         Xi, yi = batch
         x = self._to_device_input(Xi)
         yi = yi.to(self.device_, non_blocking=True)
         if self.augment_ is not None:
             x, points = self.augment_(x, yi.view(len(yi), -1, 2), self._flip_permutation())
             yi = points.reshape(len(yi), -1)
-        y_pred = self._forward(x)
-        loss = self.get_loss(y_pred, yi, X=x, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+        return x, yi
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true.to(self.device_))
