@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sklearn-fkd-installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean peers-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,5 +24,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
+# The benchmarks' optional peers (dlib, MediaPipe 0.10.21, which pins numpy < 2) in a
+# virtualenv of their own: .venv-peers/bin/python benchmarks/bench_peers.py
+peers-venv:
+	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/pip install --quiet "mediapipe==0.10.21" dlib-bin face-recognition-models \
+		"setuptools<81"  # face-recognition-models imports pkg_resources
+	.venv-peers/bin/pip install --quiet -e . "numpy<2"
+
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) .venv-peers demo_output .pytest_cache

@@ -13,19 +13,14 @@ from __future__ import annotations
 import argparse
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from _common import RESULTS, peak_rss_mib, save_results
+from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import IMM58, NOSE, FaceKeypointRegressor, NoseRegressor, make_keypoint_pipeline
 from sklearn_fkd.datasets import load_imm_faces
 from sklearn_fkd.demo import format_table
 from sklearn_fkd.keypoints import convert_keypoints
-from sklearn_fkd.metrics import mean_keypoint_error, nme, normalizing_distance, pck, per_image_nme
-from sklearn_fkd.plotting import plot_keypoints
+from sklearn_fkd.metrics import mean_keypoint_error, nme, normalizing_distance, pck
 from sklearn_fkd.preprocessing import Grayscale, Resize
 
 SIZE = (120, 160)  # (height, width)
@@ -58,26 +53,6 @@ def run(name, est, task, data) -> tuple[dict, np.ndarray, np.ndarray]:
     }
     print(format_table([row]), flush=True)
     return row, truth, pred
-
-
-def figure(images, truth, pred, schema, interocular, history, path):
-    """Best and worst test predictions, and the loss curve."""
-    err = per_image_nme(truth, pred, schema=schema, normalize=interocular)
-    order = np.argsort(err)
-    fig, axes = plt.subplots(1, 5, figsize=(17, 3.4))
-    for ax, i, tag in zip(
-        axes, [*order[:2], *order[-2:]], ["best", "best", "worst", "worst"], strict=False
-    ):
-        plot_keypoints(
-            images[i], truth[i], pred[i], schema=schema, ax=ax, title=f"{tag}: NME {err[i]:.3f}"
-        )
-    axes[-1].plot(history[:, "train_loss"], label="train loss")
-    axes[-1].set_yscale("log")
-    axes[-1].set_xlabel("epoch")
-    axes[-1].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def main(argv=None):
@@ -129,7 +104,7 @@ def main(argv=None):
         rows.append(row)
         slug = name.split("(")[0].lower() + ("_noaug" if "augment=None" in name else "")
         if name.endswith("()") or "augment=None" in name:
-            figure(
+            plot_best_worst(
                 imm.images[~train],
                 truth,
                 pred,
