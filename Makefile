@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sklearn-fkd-installed
 
-.PHONY: demo test lint install clean peers-venv
+.PHONY: demo test lint install clean peers-venv benchmarks
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+# Every benchmark with its default settings (hours on 2 CPU cores), then the tables.
+benchmarks: $(STAMP)
+	cd benchmarks && for b in bench_imm bench_speed bench_pipeline bench_68 bench_search \
+		bench_kaggle; do ../$(PY) $$b.py || exit 1; done
+	if test -x .venv-peers/bin/python; then cd benchmarks && ../.venv-peers/bin/python \
+		bench_peers.py; else echo "peers skipped: make peers-venv"; fi
+	$(PY) benchmarks/make_tables.py
 
 # The benchmarks' optional peers (dlib, MediaPipe 0.10.21, which pins numpy < 2) in a
 # virtualenv of their own: .venv-peers/bin/python benchmarks/bench_peers.py
