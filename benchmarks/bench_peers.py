@@ -4,7 +4,7 @@ Both are optional and need packages that conflict with the library's environment
 (MediaPipe 0.10.21 pins numpy < 2), so they live in their own virtualenv:
 
     make peers-venv                                   # .venv-peers (once, ~3 min)
-    .venv-peers/bin/python benchmarks/bench_peers.py  # ~5 min on 2 cores
+    .venv-peers/bin/python benchmarks/bench_peers.py  # ~1 min on 2 cores
 
 Test sets: the 770 YouTube Faces test frames (Wolf et al. 2011) and the 337 AFW faces of
 300-W (Sagonas et al.; Zhu & Ramanan 2012), the same images as ``bench_68.py`` and

@@ -85,7 +85,7 @@ def test_optuna_search_on_a_pipeline_with_person_groups(imm):
     assert set(search.best_params_) >= {"noseregressor__lr", "noseregressor__channels"}
     assert isinstance(search.best_params_["noseregressor__channels"], tuple)
     assert search.best_score_ == max(t.value for t in search.study_.trials)
-    # cv=2 with groups is GroupKFold: no person on both sides of a split
+    # cv=2 with groups: two GroupKFold splits, each scored, the trial value their mean
     trial = search.study_.best_trial
     assert {"split0_score", "split1_score"} <= set(trial.user_attrs)
     assert search.best_score_ == pytest.approx(
@@ -289,3 +289,11 @@ def test_fitted_search_pickles(small_imm):
     again = pickle.loads(pickle.dumps(search))
     np.testing.assert_allclose(again.predict(X[48:52]), search.predict(X[48:52]))
     assert again.study_.best_trial.params == search.study_.best_trial.params
+
+
+def test_an_int_cv_keeps_persons_apart_when_groups_are_given(small_imm):
+    _, y, groups = small_imm
+    search = OptunaSearchCV(nose(), cv=4, random_state=0)
+    for train, test in search._splitter(groups).split(y, y, groups):
+        assert not set(groups[train]) & set(groups[test])
+    assert type(search._splitter(None)).__name__ == "KFold"
