@@ -56,30 +56,19 @@ def _jsonable(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def plot_best_worst(images, truth, pred, schema, normalize, history, path) -> None:
-    """Save the two best and two worst test predictions (by per-image NME) beside the
-    training loss curve."""
+def plot_best_worst(images, truth, pred, schema, normalize, estimator, path) -> None:
+    """Save the three best and three worst test predictions (by per-image NME) beside
+    the estimator's loss curves."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sklearn_fkd.metrics import per_image_nme
-    from sklearn_fkd.plotting import plot_keypoints
+    from sklearn_fkd import plotting
 
-    err = per_image_nme(truth, pred, schema=schema, normalize=normalize)
-    order = np.argsort(err)
-    fig, axes = plt.subplots(1, 5, figsize=(17, 3.4))
-    for ax, i, tag in zip(
-        axes, [*order[:2], *order[-2:]], ["best", "best", "worst", "worst"], strict=False
-    ):
-        plot_keypoints(
-            images[i], truth[i], pred[i], schema=schema, ax=ax, title=f"{tag}: NME {err[i]:.3f}"
-        )
-    axes[-1].plot(history[:, "train_loss"], label="train loss")
-    axes[-1].set_yscale("log")
-    axes[-1].set_xlabel("epoch")
-    axes[-1].legend()
-    fig.tight_layout()
+    fig = plt.figure(figsize=(11, 5.2), layout="constrained")
+    faces, curves = fig.subfigures(1, 2, width_ratios=[3, 1.4])
+    plotting.plot_best_worst(images, truth, pred, schema=schema, normalize=normalize, fig=faces)
+    plotting.plot_loss_curves({"": estimator}, ax=curves.subplots())
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -126,7 +126,7 @@ def main(argv=None):
                         pred,
                         IBUG68,
                         "interocular",
-                        est.history,
+                        est,
                         RESULTS / slug,
                     )
     rows += dlib_rows(tests, with_test_set=args.helen)

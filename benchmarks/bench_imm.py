@@ -110,7 +110,7 @@ def main(argv=None):
                 pred,
                 TASK_SCHEMA[task],
                 interocular,
-                est.history,
+                est,
                 RESULTS / f"imm_{slug}.png",
             )
     print("\n" + format_table(rows))

@@ -164,7 +164,7 @@ def main(argv=None):
             pred,
             KAGGLE15,
             "interocular",
-            est.history,
+            est,
             RESULTS / "kaggle_proxy.png",
         )
     print(format_table([row]))

@@ -30,6 +30,12 @@ class EpochProgressBar(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
+        del self.bar_
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("bar_", None)  # a bar (and its stream) is not picklable
+        return state
 
 
 class HeldOutScore(Callback):

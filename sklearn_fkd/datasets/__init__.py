@@ -5,21 +5,25 @@ Every loader returns a :class:`sklearn.utils.Bunch` with ``images``, ``keypoints
 ``DESCR`` (with the citation). The data folder is resolved by :func:`get_data_home`.
 """
 
-from ._base import DATA_ENV_VAR, get_data_home, read_image
+from ._base import DATA_ENV_VAR, get_data_home, loading_progress, read_image
 from .ibug import load_dlib_xml, load_helen_afw, load_ibug, read_pts
 from .imm import load_imm_faces, read_asf
 from .kaggle import load_kaggle_fkd, make_kaggle_like, write_kaggle_csv, write_kaggle_submission
+from .named import DATASET_SPECS, load_dataset
 from .youtube import load_youtube_faces, read_keypoints_csv
 
 __all__ = [
+    "DATASET_SPECS",
     "DATA_ENV_VAR",
     "get_data_home",
+    "load_dataset",
     "load_dlib_xml",
     "load_helen_afw",
     "load_ibug",
     "load_imm_faces",
     "load_kaggle_fkd",
     "load_youtube_faces",
+    "loading_progress",
     "make_kaggle_like",
     "read_asf",
     "read_image",

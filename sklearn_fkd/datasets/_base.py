@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -85,13 +87,38 @@ def read_image(path: str | os.PathLike, as_gray: bool = False) -> np.ndarray:
         raise ValueError(f"cannot read image {path}: {exc}") from exc
 
 
+_PROGRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar("progress", default=None)
+
+
+@contextmanager
+def loading_progress(desc: str = "loading images"):
+    """Show a progress bar while the loaders inside decode images (the CLI uses it).
+
+    Examples
+    --------
+    >>> from sklearn_fkd.datasets import load_youtube_faces, loading_progress
+    >>> with loading_progress("YouTube train"):  # doctest: +SKIP
+    ...     faces = load_youtube_faces("train")
+    """
+    token = _PROGRESS.set(desc)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
 def read_images(
     paths: Sequence[str | os.PathLike], as_gray: bool = False, n_threads: int | None = None
 ) -> list[np.ndarray]:
-    """Decode many images in parallel threads (JPEG decoding releases the GIL)."""
+    """Decode many images in parallel threads (JPEG decoding releases the GIL), with a
+    progress bar inside :func:`loading_progress`."""
+    from tqdm.auto import tqdm
+
     n_threads = n_threads or min(8, (os.cpu_count() or 1) + 1)
+    desc = _PROGRESS.get()
     with ThreadPoolExecutor(n_threads) as pool:
-        return list(pool.map(lambda p: read_image(p, as_gray), paths))
+        decoded = pool.map(lambda p: read_image(p, as_gray), paths)
+        return list(tqdm(decoded, total=len(paths), desc=desc, unit="img", disable=desc is None))
 
 
 def find_image(stem_path: Path) -> Path:

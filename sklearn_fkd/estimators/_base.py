@@ -249,6 +249,8 @@ class KeypointNet(NeuralNet):
         """
         nested = {k.split("__", 1)[1]: v for k, v in params.items() if k.startswith("augment__")}
         super().set_params(**{k: v for k, v in params.items() if not k.startswith("augment__")})
+        if "device" in params and getattr(self, "initialized_", False):
+            self._move_to(self._resolved_device())
         if nested:
             if isinstance(self.augment, str) and self.augment == "auto":
                 self.augment = Augment()
@@ -259,6 +261,17 @@ class KeypointNet(NeuralNet):
                 )
             self.augment.set_params(**nested)
         return self
+
+    def _move_to(self, device: str) -> None:
+        """Move a fitted network, its loss and its optimizer state to ``device`` (after
+        ``set_params(device=...)``, e.g. a model trained on a GPU used on a laptop)."""
+        self.device_ = device
+        self.module_.to(device)
+        self.criterion_.to(device)
+        for state in self.optimizer_.state.values():
+            for key, value in state.items():
+                if torch.is_tensor(value) and key != "step":
+                    state[key] = value.to(device)
 
     def _build_module(self, n_keypoints: int, in_channels: int, **kwargs) -> torch.nn.Module:
         """The network for ``n_keypoints`` points; ``kwargs`` are ``module__*`` params."""
