@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sklearn-fkd-installed
 
-.PHONY: demo test lint install clean peers-venv benchmarks
+.PHONY: demo test lint docs install clean peers-venv benchmarks
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+	$(MAKE) docs
+
+# The documentation, examples gallery run and API reference included; warnings are
+# errors. SKLEARN_FKD_DOCS_PLOT=0 skips running the examples.
+docs: $(STAMP)
+	rm -rf docs/_build docs/generated docs/auto_examples
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	$(PY) docs/check_html.py docs/_build/html
+	@echo "docs built: docs/_build/html/index.html"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -41,4 +50,5 @@ peers-venv:
 	.venv-peers/bin/pip install --quiet -e . "numpy<2"
 
 clean:
-	rm -rf $(VENV) .venv-peers demo_output .pytest_cache
+	rm -rf $(VENV) .venv-peers demo_output .pytest_cache docs/_build docs/generated \
+		docs/auto_examples

@@ -11,11 +11,6 @@ minute on two CPU cores; ``benchmarks/bench_imm.py --variants`` runs the full-si
 versions.
 """
 
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -61,7 +56,5 @@ for (r, c), value in np.ndenumerate(table):
 fig.colorbar(im, ax=ax, label="CV mean error (px)")
 ax.set_title("nose tip, 3 person-grouped folds")
 fig.tight_layout()
-out = Path(__file__).parent / "output"
-out.mkdir(exist_ok=True)
-fig.savefig(out / "grid_search_nose.png", dpi=90)
-print(f"figure: {out / 'grid_search_nose.png'}")
+
+plt.show()

@@ -192,3 +192,15 @@ def test_module_entry_point_and_console_script():
         [sys.executable, "-m", "sklearn_fkd", "--version"], capture_output=True, text=True
     ).stdout
     assert version.startswith("sklearn-fkd 0.")
+
+
+def test_a_saved_model_predicts_in_a_fresh_process_without_any_data(imm_model, tmp_path):
+    image = sorted(data_folder("imm_face_db").glob("40-1*.jpg"))[0]
+    env = {"SKLEARN_FKD_DATA": str(tmp_path / "no-data-here"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sklearn_fkd", "predict", str(imm_model), str(image),
+         "--output", str(tmp_path / "out"), "--no-plots"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(tmp_path / "out" / "keypoints.csv").shape == (1, 117)

@@ -65,7 +65,9 @@ def test_missing_file_and_unpicklable_model_leave_nothing_behind(tmp_path):
 
 def test_device_change_moves_the_fitted_network(fitted):
     est = pickle.loads(pickle.dumps(fitted[0]))
+    before = est.predict(fitted[1])
     est.set_params(device="cpu")
+    np.testing.assert_array_equal(est.predict(fitted[1]), before)
     assert est.device_ == "cpu"
     assert next(est.module_.parameters()).device.type == "cpu"
     state = [v for s in est.optimizer_.state.values() for v in s.values() if hasattr(v, "device")]

@@ -186,8 +186,7 @@ def load_dlib_xml(xml_path: str | Path, as_gray: bool = False, load_images: bool
     Bunch with
         images : list of ndarray (or None)
         keypoints : ndarray of shape (n_boxes, 2K), float64 (NaN where a part is absent)
-        boxes : ndarray of shape (n_boxes, 4), ``(x0, y0, x1, y1)`` with
-            ``x1 = left + width`` (exclusive), float64
+        boxes : ndarray of shape (n_boxes, 4), float64, ``(x0, y0, x1 = left + width, y1)``
         ignore : ndarray of bool, dlib's ``ignore`` flag of each box
         schema : KeypointSchema inferred from K
         filenames : ndarray of str

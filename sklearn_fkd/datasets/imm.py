@@ -108,8 +108,7 @@ def load_imm_faces(data_home=None, as_gray: bool = False) -> Bunch:
     -------
     Bunch with
         images : ndarray of shape (240, 480, 640[, 3]), uint8
-        keypoints : ndarray of shape (240, 116), float64
-            0-based pixel coordinates, interleaved ``x0, y0, ...``.
+        keypoints : ndarray of shape (240, 116), float64, 0-based pixels ``x0, y0, ...``
         schema : KeypointSchema (:data:`~sklearn_fkd.keypoints.IMM58`)
         filenames : ndarray of str, the image paths
         groups : ndarray of int, person number 1..40

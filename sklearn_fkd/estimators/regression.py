@@ -57,7 +57,7 @@ COMMON_PARAMETERS = """
     image_size_ : (int, int)
         ``(H, W)`` of the training images; ``predict`` needs the same.
     n_channels_ : int
-    input_mean_, input_std_ : ndarray of shape (n_channels_,)
+    input_mean_, input_std_ : ndarray of shape ``(n_channels_,)``
         Pixel statistics (on the [0, 1] scale) used to standardise inputs.
     device_ : str
     augment_ : Augment or None

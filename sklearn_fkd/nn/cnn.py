@@ -45,9 +45,9 @@ class KeypointCNN(nn.Module):
     pool_size : (int, int), default=(4, 4)
         ``"fc"``: size of the adaptive average pool.
 
-    Shapes
-    ------
-    input ``(B, in_channels, H, W)`` -> output ``(B, n_outputs)``
+    Notes
+    -----
+    Shapes: input ``(B, in_channels, H, W)`` -> output ``(B, n_outputs)``
     """
 
     def __init__(

@@ -11,10 +11,10 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _state_versions(module: nn.Module) -> tuple[int, ...]:
+def _state_versions(module: nn.Module) -> tuple:
     """Changes whenever a parameter or buffer is modified in place (optimizer steps,
-    ``load_state_dict``), so a cached copy is never stale."""
-    return tuple(t._version for t in (*module.parameters(), *module.buffers()))
+    ``load_state_dict``) or moved to another device, so a cached copy is never stale."""
+    return tuple((t._version, t.device) for t in (*module.parameters(), *module.buffers()))
 
 
 def fused_for_inference(module: nn.Module) -> nn.Module:

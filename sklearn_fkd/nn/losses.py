@@ -23,9 +23,9 @@ class MaskedKeypointLoss(nn.Module):
         to coordinates rescaled from [-1, 1] to a 100-unit-wide image; ``"smooth_l1"``
         uses ``beta=0.02`` (1 % of the image width).
 
-    Shapes
-    ------
-    ``y_pred``, ``y_true``: ``(B, 2K)``; returns a scalar. Rows whose targets are all NaN
+    Notes
+    -----
+    Shapes: ``y_pred``, ``y_true``: ``(B, 2K)``; returns a scalar. Rows whose targets are all NaN
     contribute nothing; a batch without any target gives 0 (with a gradient).
     """
 
@@ -75,9 +75,9 @@ class HeatmapLoss(nn.Module):
     js_weight : float, default=1.0
         Weight of the Jensen-Shannon term (0: coordinates alone).
 
-    Shapes
-    ------
-    ``logits``: ``(B, K, H, W)``; ``y_true``: ``(B, 2K)`` normalised to ``[-1, 1]`` with
+    Notes
+    -----
+    Shapes: ``logits``: ``(B, K, H, W)``; ``y_true``: ``(B, 2K)`` normalised to ``[-1, 1]`` with
     the ``align_corners=False`` convention, NaN = missing. Returns a scalar.
     """
 

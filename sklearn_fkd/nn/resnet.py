@@ -23,9 +23,9 @@ class ResNet18Keypoints(nn.Module):
         RGB filters are summed into one grey channel when ``in_channels == 1``; the final
         ``fc`` layer is not loaded. Nothing is ever downloaded.
 
-    Shapes
-    ------
-    input ``(B, in_channels, H, W)`` -> output ``(B, n_outputs)``
+    Notes
+    -----
+    Shapes: input ``(B, in_channels, H, W)`` -> output ``(B, n_outputs)``
     """
 
     def __init__(

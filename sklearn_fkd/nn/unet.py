@@ -29,9 +29,9 @@ class UNet(nn.Module):
     depth : int, default=3
     base_channels : int, default=32
 
-    Shapes
-    ------
-    input ``(B, in_channels, H, W)`` -> output ``(B, n_keypoints, H, W)`` (any H, W)
+    Notes
+    -----
+    Shapes: input ``(B, in_channels, H, W)`` -> output ``(B, n_keypoints, H, W)`` (any H, W)
     """
 
     def __init__(
