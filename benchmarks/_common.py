@@ -57,8 +57,8 @@ def _jsonable(value):
 
 
 def plot_best_worst(images, truth, pred, schema, normalize, estimator, path) -> None:
-    """Save the three best and three worst test predictions (by per-image NME) beside
-    the estimator's loss curves."""
+    """Save the three best and three worst test predictions (by per-image NME), beside
+    the estimator's loss curves when there is one (a peer has none)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,9 +66,11 @@ def plot_best_worst(images, truth, pred, schema, normalize, estimator, path) -> 
 
     from sklearn_fkd import plotting
 
-    fig = plt.figure(figsize=(11, 5.2), layout="constrained")
-    faces, curves = fig.subfigures(1, 2, width_ratios=[3, 1.4])
+    fig = plt.figure(figsize=(11 if estimator is not None else 8, 5.2), layout="constrained")
+    faces = fig
+    if estimator is not None:
+        faces, curves = fig.subfigures(1, 2, width_ratios=[3, 1.4])
+        plotting.plot_loss_curves({"": estimator}, ax=curves.subplots())
     plotting.plot_best_worst(images, truth, pred, schema=schema, normalize=normalize, fig=faces)
-    plotting.plot_loss_curves({"": estimator}, ax=curves.subplots())
     fig.savefig(path, dpi=80)
     plt.close(fig)

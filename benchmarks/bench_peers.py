@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from _common import peak_rss_mib, save_results
+from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import IBUG68
 from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
 from sklearn_fkd.demo import format_table
@@ -156,6 +156,14 @@ def row(peer, test_set, truth, pred, detected, seconds) -> dict:
     }
 
 
+def figure(slug: str, test_set: str, data, pred) -> None:
+    """Best and worst faces of a peer on one test set (images it gave points for)."""
+    ok = np.flatnonzero(~np.isnan(pred).any(axis=1))
+    images = [data.images[i] for i in ok]
+    path = RESULTS / f"peers_{slug}_{test_set.split()[0].lower()}.png"
+    plot_best_worst(images, data.keypoints[ok], pred[ok], IBUG68, "interocular", None, path)
+
+
 def main():
     tests = {
         "YouTube test": load_youtube_faces("test"),
@@ -172,6 +180,7 @@ def main():
         for name, data in tests.items():
             pred, rate, sec = dlib_predict(data.images, data.keypoints)
             rows.append(row("dlib 68-point predictor", name, data.keypoints, pred, rate, sec))
+            figure("dlib", name, data, pred)
             print(format_table([rows[-1]]), flush=True)
     mapping = None
     try:
@@ -186,6 +195,7 @@ def main():
             pred = mesh[:, mapping].reshape(len(mesh), -1)
             peer = "MediaPipe face mesh, mapped to 68"
             rows.append(row(peer, name, data.keypoints, pred, rate, sec))
+            figure("mediapipe", name, data, pred)
             print(format_table([rows[-1]]), flush=True)
     if not rows:
         sys.exit("no peer available: run `make peers-venv` and use .venv-peers/bin/python")

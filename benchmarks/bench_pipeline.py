@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from _common import peak_rss_mib, save_results
+from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import IBUG68, FaceKeypointRegressor, make_keypoint_pipeline
 from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
 from sklearn_fkd.demo import format_table
@@ -98,6 +98,15 @@ def main(argv=None):
         warnings.simplefilter("ignore", UserWarning)
         pred = cropped.predict(test.images)
     rows.append(evaluate("FaceCrop, LBP detector", test.keypoints, pred, fit_s))
+    plot_best_worst(
+        test.images,
+        test.keypoints,
+        pred,
+        IBUG68,
+        "interocular",
+        cropped[-1],
+        RESULTS / f"pipeline_facecrop_detector_{args.size}.png",
+    )
     print("\n" + format_table(rows))
     save_results(
         "pipeline",

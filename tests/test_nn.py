@@ -92,3 +92,32 @@ def test_chunked_cpu_inference_equals_one_pass():
     finally:
         _base.CPU_INFERENCE_CHUNK = saved
     np.testing.assert_allclose(chunked, whole, atol=1e-4)
+
+
+def test_heatmap_predict_decodes_per_chunk_like_one_pass():
+    """predict decodes each 16-face chunk as it leaves the U-Net; the points equal
+    decoding the whole batch's maps at once."""
+    from sklearn_fkd import HeatmapKeypointEstimator
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (40, 24, 24), dtype=np.uint8)
+    y = rng.uniform(0, 23, (40, 10))
+    est = HeatmapKeypointEstimator(depth=2, base_channels=4, max_epochs=1, random_state=0)
+    est.fit(X, y).set_params(batch_size=40)
+    from sklearn_fkd.estimators._base import KeypointDataset
+
+    dataset = KeypointDataset(est._check_images(X))
+    logits = torch.cat(list(est.forward_iter(dataset)))  # raw maps of the whole batch
+    whole = est._denormalize(est._decode(logits).numpy())
+    np.testing.assert_allclose(est.predict(X), whole, atol=1e-3)
+
+
+def test_channel_stats_do_not_depend_on_the_chunk():
+    from sklearn_fkd.estimators._base import channel_stats
+
+    x = torch.randint(0, 256, (50, 3, 7, 9), dtype=torch.uint8)
+    flat = x.transpose(0, 1).reshape(3, -1).double() / 255
+    for chunk in (1, 7, 64):
+        mean, std = channel_stats(x, chunk=chunk)
+        np.testing.assert_allclose(mean, flat.mean(dim=1).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(std, flat.std(dim=1).numpy(), rtol=1e-10)

@@ -8,6 +8,7 @@ so augmentation moves pixels and targets with one matrix, exactly.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -31,6 +32,10 @@ __all__ = ["BatchIterator", "KeypointDataset", "KeypointNet", "images_to_tensor"
 
 
 CPU_INFERENCE_CHUNK = 16
+
+#: set by ``predict``: the network's raw outputs (for the heatmap model, 68 maps per
+#: face) are decoded to coordinates chunk by chunk, so they never exist for a whole batch
+_DECODING: contextvars.ContextVar[bool] = contextvars.ContextVar("decoding", default=False)
 
 
 def resolve_device(device) -> str:
@@ -99,6 +104,36 @@ def images_to_tensor(X, name: str = "X") -> torch.Tensor:
         if not torch.isfinite(out).all():
             raise ValueError(f"{name} contains NaN or infinite pixels")
     return out.permute(0, 3, 1, 2)
+
+
+def channel_stats(Xt: torch.Tensor, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and (unbiased) standard deviation of ``[0, 1]``-scaled images.
+
+    Accumulated in float64 over chunks of ``chunk`` images, so the memory it needs does
+    not grow with the data set (a float64 copy of 5,000 96x96 faces would be 370 MB).
+
+    Parameters
+    ----------
+    Xt : Tensor of shape (n, C, H, W)
+        uint8 (scaled by 1/255) or float images.
+    chunk : int, default=256
+
+    Returns
+    -------
+    mean, std : ndarray of shape (C,), float64
+    """
+    scale = 255.0 if Xt.dtype == torch.uint8 else 1.0
+    c = Xt.shape[1]
+    total = torch.zeros(c, dtype=torch.float64)
+    squares = torch.zeros(c, dtype=torch.float64)
+    for part in Xt.split(chunk):
+        values = part.transpose(0, 1).reshape(c, -1).double() / scale
+        total += values.sum(dim=1)
+        squares += values.square().sum(dim=1)
+    count = Xt.shape[0] * Xt.shape[2] * Xt.shape[3]
+    mean = total / count
+    var = (squares - count * mean.square()).clamp_min(0) / max(count - 1, 1)
+    return mean.numpy(), var.sqrt().numpy()
 
 
 class KeypointDataset(torch.utils.data.Dataset):
@@ -410,10 +445,9 @@ class KeypointNet(NeuralNet):
             self.n_keypoints_ = self.schema_.n_points
             self.n_channels_ = int(Xt.shape[1])
             self.image_size_ = (int(Xt.shape[2]), int(Xt.shape[3]))
-            scale = 255.0 if Xt.dtype == torch.uint8 else 1.0
-            flat = Xt.transpose(0, 1).reshape(self.n_channels_, -1).double() / scale
-            self.input_mean_ = flat.mean(dim=1).numpy().astype(np.float32)
-            self.input_std_ = np.maximum(flat.std(dim=1).numpy(), 1e-6).astype(np.float32)
+            mean, std = channel_stats(Xt)
+            self.input_mean_ = mean.astype(np.float32)
+            self.input_std_ = np.maximum(std, 1e-6).astype(np.float32)
         else:
             self._check_image_shape(Xt)
             if y_flat.shape[1] != 2 * self.n_keypoints_:
@@ -552,12 +586,13 @@ class KeypointNet(NeuralNet):
         std = torch.as_tensor(self.input_std_, device=x.device).view(1, -1, 1, 1)
         x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
         module = self.module_ if self.module_.training else fused_for_inference(self.module_)
+        decode = self._decode if _DECODING.get() else (lambda out: out)
         if x.is_cuda:
             with torch.autocast("cuda", dtype=torch.bfloat16):
-                return module(x).float()
+                return decode(module(x).float())
         if module.training or len(x) <= CPU_INFERENCE_CHUNK:
-            return module(x)
-        return torch.cat([module(part) for part in x.split(CPU_INFERENCE_CHUNK)])
+            return decode(module(x))
+        return torch.cat([decode(module(part)) for part in x.split(CPU_INFERENCE_CHUNK)])
 
     def infer(self, x, **fit_params):
         return self._forward(self._to_device_input(x))
@@ -605,10 +640,14 @@ class KeypointNet(NeuralNet):
         """
         check_is_fitted(self, "module_")
         dataset = KeypointDataset(self._check_images(X))
-        parts = [
-            to_numpy(self._decode(out))
-            for out in self.forward_iter(dataset, training=False, device=self.device_)
-        ]
+        token = _DECODING.set(True)  # decode each chunk as it leaves the network
+        try:
+            parts = [
+                to_numpy(out)
+                for out in self.forward_iter(dataset, training=False, device=self.device_)
+            ]
+        finally:
+            _DECODING.reset(token)
         return self._denormalize(np.concatenate(parts, axis=0))
 
     @available_if(lambda self: False)
