@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
 	$(MAKE) docs
 
@@ -32,6 +33,7 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 # Every benchmark with its default settings (hours on 2 CPU cores), then the tables.
 benchmarks: $(STAMP)
