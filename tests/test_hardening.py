@@ -114,3 +114,10 @@ def test_all_nan_rows_are_left_out_with_a_count(small_imm):
     y[[3, 7]] = np.nan
     with pytest.warns(UserWarning, match="2 of 20 training rows have no keypoint"):
         FaceKeypointRegressor(max_epochs=1, random_state=0).fit(X[:20], y)
+
+
+def test_partial_fit_with_another_point_count_is_refused(small_imm):
+    X, y, _ = small_imm
+    est = FaceKeypointRegressor(max_epochs=1, random_state=0).fit(X[:8], y[:8])
+    with pytest.raises(ValueError, match="y has 57 points, the estimator was fitted on 58"):
+        est.partial_fit(X[:8], y[:8, :-2])
