@@ -139,12 +139,13 @@ def _demo(args) -> None:
     run_demo(args.output, data_home=args.data_home, max_epochs=args.epochs)
 
 
-def _load(spec: str, data_home, *, need_keypoints: bool = True):
+def _load(spec: str, data_home):
+    """A data set with keypoints, loaded under a progress bar."""
     from .datasets import load_dataset, loading_progress
 
     with loading_progress(f"loading {spec}"):
         data = load_dataset(spec, data_home=data_home)
-    if need_keypoints and data.keypoints is None:
+    if data.keypoints is None:
         raise CommandError(f"{spec} has no keypoints")
     return data
 
@@ -249,8 +250,7 @@ def _evaluate(args) -> None:
         t0 = time.perf_counter()
         pred = model.predict(data.images)
         ms = 1000 * (time.perf_counter() - t0) / len(pred)
-        norm = args.normalize if schema.normalizing_pair is not None else "bbox"
-        kw = {"schema": schema, "normalize": norm}
+        kw = {"schema": schema, "normalize": _normalizer(args.normalize, schema, data)}
         label = Path(path).stem
         rows.append(
             {
@@ -266,7 +266,7 @@ def _evaluate(args) -> None:
             }
         )
         errors[label] = per_image_nme(truth, pred, **kw)
-        preds[label] = (truth, pred, schema, norm)
+        preds[label] = (truth, pred, schema, kw["normalize"])
     print(format_table(rows))
     if args.output:
         out = Path(args.output)
@@ -295,6 +295,19 @@ def _evaluate(args) -> None:
                 plt.close(fig)
                 written.append(f"{label}_best_worst.png")
         print(f"written to {out}/: {', '.join(written)}")
+
+
+def _normalizer(normalize: str, schema, data):
+    """What NME divides by: the model's own eye pair, else (a nose model) the eye pair
+    of the data's full annotation, else each image's diagonal."""
+    from ._imaging import image_diagonals
+    from .metrics import normalizing_distance
+
+    if schema.normalizing_pair is not None or (normalize == "bbox" and schema.n_points > 1):
+        return normalize
+    if data.schema.normalizing_pair is not None and normalize == "interocular":
+        return normalizing_distance(data.keypoints, data.schema)
+    return image_diagonals(data.images)
 
 
 def _image_files(items: list[str]) -> list[Path]:

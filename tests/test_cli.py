@@ -204,3 +204,19 @@ def test_a_saved_model_predicts_in_a_fresh_process_without_any_data(imm_model, t
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert pd.read_csv(tmp_path / "out" / "keypoints.csv").shape == (1, 117)
+
+
+def test_a_nose_model_is_scored_against_the_eye_distance_of_the_full_shape(tmp_path, capsys):
+    data_folder("imm_face_db")
+    model = tmp_path / "nose.joblib"
+    argv = ["train", "--data", "imm:1-6", "--model", "nose", "--size", "30x40", "--epochs", 1]
+    assert run(capsys, *argv, "--no-face-crop", "--output", model)[0] == 0
+    code, _, err = run(capsys, "evaluate", model, "--data", "imm:39-40", "--output", tmp_path)
+    assert code == 0, err
+    row = json.loads((tmp_path / "metrics.json").read_text())["rows"][0]
+    from sklearn_fkd.datasets import load_dataset
+    from sklearn_fkd.metrics import normalizing_distance
+
+    test = load_dataset("imm:39-40")
+    d = normalizing_distance(test.keypoints, test.schema)
+    assert row["nme"] == pytest.approx(row["mean_px"] / d.mean(), rel=0.3)
