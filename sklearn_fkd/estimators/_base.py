@@ -416,7 +416,7 @@ class KeypointNet(NeuralNet):
 
     def _denormalize(self, u: np.ndarray) -> np.ndarray:
         h, w = self.image_size_
-        out = np.asarray(u, dtype=np.float64).copy()
+        out = np.array(u, dtype=np.float64)  # one copy
         out[:, 0::2] = ((out[:, 0::2] + 1) * w - 1) / 2
         out[:, 1::2] = ((out[:, 1::2] + 1) * h - 1) / 2
         return out
