@@ -316,10 +316,18 @@ class KeypointScorer:
     def __call__(self, estimator, X, y_true, sample_weight=None, **predict_params) -> float:
         if sample_weight is not None:
             raise ValueError(f"{self!r} does not support sample_weight")
-        y_pred = estimator.predict(X, **predict_params)
-        prepare = getattr(_innermost(estimator), "_prepare_targets", None)
+        inner = _innermost(estimator)
+        prepare = getattr(inner, "_prepare_targets", None)
         if prepare is not None:  # the points this estimator predicts
             y_true = prepare(y_true)
+        fitted = getattr(inner, "n_keypoints_", None)
+        given = check_keypoints(y_true, name="y").shape[1] // 2
+        if fitted is not None and given != fitted:
+            raise ValueError(
+                f"y has {given} points but {type(inner).__name__} was fitted on {fitted} "
+                f"({inner.schema_.name}); score it with keypoints of that schema"
+            )
+        y_pred = estimator.predict(X, **predict_params)
         return self.score(y_true, y_pred, estimator, X=X)
 
     def score(self, y_true, y_pred, estimator=None, X=None) -> float:

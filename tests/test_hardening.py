@@ -121,3 +121,14 @@ def test_partial_fit_with_another_point_count_is_refused(small_imm):
     est = FaceKeypointRegressor(max_epochs=1, random_state=0).fit(X[:8], y[:8])
     with pytest.raises(ValueError, match="y has 57 points, the estimator was fitted on 58"):
         est.partial_fit(X[:8], y[:8, :-2])
+
+
+def test_scoring_with_another_point_count_names_both(small_imm):
+    X, y, _ = small_imm
+    est = FaceKeypointRegressor(max_epochs=1, random_state=0).fit(X[:8], y[:8])
+    with pytest.raises(ValueError, match=r"y has 68 points but FaceKeypointRegressor was fitted"):
+        est.score(X[:8], np.zeros((8, 136)))
+    pipe = make_keypoint_pipeline(Resize((20, 24)), FaceKeypointRegressor(max_epochs=1))
+    pipe.fit(X[:8], y[:8])
+    with pytest.raises(ValueError, match=r"y has 5 points .* on 58 \(imm58\)"):
+        pipe.score(X[:8], np.zeros((8, 10)))
