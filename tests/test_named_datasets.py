@@ -60,3 +60,9 @@ def test_kaggle_csv_and_point_csv(tmp_path, rng):
     pts = load_dataset(str(tmp_path / "points.csv"))
     assert pts.keypoints.shape == (3, 4) and np.isnan(pts.keypoints[0, 3])
     assert len(pts.images) == 3
+
+
+def test_a_point_csv_naming_absent_images_says_which(tmp_path):
+    (tmp_path / "points.csv").write_text("name,x0,y0\nghost.png,1,2\nalso.png,3,4\n")
+    with pytest.raises(FileNotFoundError, match=r"2 images listed in .*points\.csv are missing"):
+        load_dataset(str(tmp_path / "points.csv"))

@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..keypoints import infer_schema
 from ._base import dataset_folder, read_images
 from .ibug import load_dlib_xml, load_helen_afw, load_ibug
 from .imm import load_imm_faces
 from .kaggle import load_kaggle_fkd
-from .youtube import load_youtube_faces, read_keypoints_csv
+from .youtube import listed_image_paths, load_youtube_faces, read_keypoints_csv
 
 __all__ = ["DATASET_SPECS", "load_dataset"]
 
@@ -135,14 +136,7 @@ def _load_csv(path: Path, as_gray: bool) -> Bunch:
             names=kaggle.image_ids.astype(str),
         )
     names, keypoints = read_keypoints_csv(path)
-    paths = [path.parent / n for n in names]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"{len(missing)} images listed in {path} are missing, e.g. {missing[0]}"
-        )
-    from ..keypoints import infer_schema
-
+    paths = listed_image_paths(path.parent, names, listed_in=path)
     return Bunch(
         images=read_images(paths, as_gray=as_gray),
         keypoints=keypoints,

@@ -78,6 +78,23 @@ def read_keypoints_csv(
     return names, keypoints
 
 
+def listed_image_paths(folder: Path, names: list[str], listed_in) -> list[Path]:
+    """The paths of the images a keypoint CSV names, all of which must exist.
+
+    Raises
+    ------
+    FileNotFoundError
+        Counting the missing images, naming the first and the CSV (``listed_in``).
+    """
+    paths = [folder / n for n in names]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} images listed in {listed_in} are missing, e.g. {missing[0]}"
+        )
+    return paths
+
+
 def load_youtube_faces(subset: str = "train", data_home=None, as_gray: bool = False) -> Bunch:
     """Load the 68-point YouTube Faces frames (Wolf et al. 2011; Udacity's CSV).
 
@@ -109,12 +126,7 @@ def load_youtube_faces(subset: str = "train", data_home=None, as_gray: bool = Fa
     folder = dataset_folder("youtube_faces_68pt", data_home)
     image_dir, csv_name = files[subset]
     names, keypoints = read_keypoints_csv(folder / csv_name, n_points=IBUG68.n_points)
-    paths = [folder / image_dir / n for n in names]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"{len(missing)} images listed in {csv_name} are missing, e.g. {missing[0]}"
-        )
+    paths = listed_image_paths(folder / image_dir, names, listed_in=csv_name)
     return Bunch(
         images=read_images(paths, as_gray=as_gray),
         keypoints=keypoints,
