@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sklearn-fkd-installed
+# the data sets: the shared folder beside the checkout, unless the caller points elsewhere
+SKLEARN_FKD_DATA ?= $(abspath ../shared/data)
+export SKLEARN_FKD_DATA
 
 .PHONY: demo test lint docs install clean peers-venv benchmarks
 

@@ -17,6 +17,12 @@ import sklearn_fkd
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# This project's data sets sit in ../shared/data beside the checkout; the library itself
+# only reads SKLEARN_FKD_DATA, so the benchmarks point it there unless it is set.
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+if "SKLEARN_FKD_DATA" not in os.environ and _SHARED.is_dir():
+    os.environ["SKLEARN_FKD_DATA"] = str(_SHARED)
+
 
 def machine() -> dict:
     """Where and with what a benchmark ran."""

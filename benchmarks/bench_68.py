@@ -32,9 +32,9 @@ from sklearn_fkd import (
     make_keypoint_pipeline,
 )
 from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
-from sklearn_fkd.demo import format_table
-from sklearn_fkd.metrics import auc, failure_rate, keypoint_mae, mean_keypoint_error, nme, pck
+from sklearn_fkd.metrics import ced_auc, failure_rate, keypoint_mae, mean_keypoint_error, nme, pck
 from sklearn_fkd.preprocessing import Grayscale, Resize
+from sklearn_fkd.utils import format_table
 
 DLIB_NME = 0.069
 MODELS = {
@@ -73,7 +73,7 @@ def evaluate(name, truth, pred, fit_s, epochs) -> dict:
         "train_s": round(fit_s),
         "nme": nme(truth, pred, schema=IBUG68),
         "pck@0.05": pck(truth, pred, alpha=0.05, schema=IBUG68),
-        "auc@0.08": auc(truth, pred, threshold=0.08, schema=IBUG68),
+        "auc@0.08": ced_auc(truth, pred, threshold=0.08, schema=IBUG68),
         "fr@0.10": failure_rate(truth, pred, threshold=0.10, schema=IBUG68),
         "mean_px": mean_keypoint_error(truth, pred),
         "mae_px": keypoint_mae(truth, pred),

@@ -18,10 +18,10 @@ import numpy as np
 from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import IMM58, NOSE, FaceKeypointRegressor, NoseRegressor, make_keypoint_pipeline
 from sklearn_fkd.datasets import load_imm_faces
-from sklearn_fkd.demo import format_table
 from sklearn_fkd.keypoints import convert_keypoints
 from sklearn_fkd.metrics import mean_keypoint_error, nme, normalizing_distance, pck
 from sklearn_fkd.preprocessing import Grayscale, Resize
+from sklearn_fkd.utils import format_table
 
 SIZE = (120, 160)  # (height, width)
 COURSE = {"nose": 30.0, "imm58": 29.0}  # the course write-ups' mean errors, pixels

@@ -52,8 +52,8 @@ from sklearn_fkd.datasets import (
     write_kaggle_csv,
     write_kaggle_submission,
 )
-from sklearn_fkd.demo import format_table
 from sklearn_fkd.metrics import keypoint_rmse, nme, pck
+from sklearn_fkd.utils import format_table
 
 LEADERBOARD = {"Kaggle private LB, 1st": 1.28236, "Kaggle private LB, 10th": 1.74049}
 

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from _common import save_results
-from sklearn_fkd.demo import format_table
+from sklearn_fkd.utils import format_table
 
 BUDGET_MIB = 4096
 

@@ -34,17 +34,17 @@ import numpy as np
 from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import IBUG68
 from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
-from sklearn_fkd.demo import format_table
+from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.keypoints import to_points
 from sklearn_fkd.metrics import (
-    auc,
+    ced_auc,
     failure_rate,
     mean_keypoint_error,
     nme,
     normalizing_distance,
     pck,
 )
-from sklearn_fkd.preprocessing import keypoint_boxes
+from sklearn_fkd.utils import format_table
 
 
 def rgb(image: np.ndarray) -> np.ndarray:
@@ -149,7 +149,7 @@ def row(peer, test_set, truth, pred, detected, seconds) -> dict:
         "detected": detected,
         "nme": nme(t, p, schema=IBUG68),
         "pck@0.05": pck(t, p, alpha=0.05, schema=IBUG68),
-        "auc@0.08": auc(t, p, threshold=0.08, schema=IBUG68),
+        "auc@0.08": ced_auc(t, p, threshold=0.08, schema=IBUG68),
         "fr@0.10": failure_rate(t, p, threshold=0.10, schema=IBUG68),
         "mean_px": mean_keypoint_error(t, p),
         "ms_per_image": 1000 * seconds,

@@ -22,9 +22,10 @@ import numpy as np
 from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import IBUG68, FaceKeypointRegressor, make_keypoint_pipeline
 from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
-from sklearn_fkd.demo import format_table
+from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import mean_keypoint_error, nme, pck
-from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, keypoint_boxes
+from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize
+from sklearn_fkd.utils import format_table
 
 
 def detector_row(name, train, test) -> dict:

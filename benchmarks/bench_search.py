@@ -36,10 +36,10 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, cross_
 from _common import peak_rss_mib, save_results
 from sklearn_fkd import IMM58, FaceKeypointRegressor, NoseRegressor, make_keypoint_pipeline
 from sklearn_fkd.datasets import load_imm_faces
-from sklearn_fkd.demo import format_table
 from sklearn_fkd.metrics import get_scorer
 from sklearn_fkd.preprocessing import Resize
 from sklearn_fkd.search import OptunaSearchCV
+from sklearn_fkd.utils import format_table
 
 SIZE = (60, 80)  # (height, width)
 

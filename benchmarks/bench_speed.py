@@ -23,8 +23,8 @@ import torch
 from _common import peak_rss_mib, save_results
 from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator
 from sklearn_fkd.datasets import load_youtube_faces
-from sklearn_fkd.demo import format_table
 from sklearn_fkd.preprocessing import Grayscale, Resize
+from sklearn_fkd.utils import format_table
 
 SIZE = (96, 96)
 ESTIMATORS = {

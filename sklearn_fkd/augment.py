@@ -134,8 +134,10 @@ class Augment(BaseEstimator):
         Returns
         -------
         images, points : the augmented batch (new tensors)
+
+        The parameters are not checked here, for every batch: :meth:`validate` checks
+        them (the estimators call it once, at fit).
         """
-        self.validate()
         n, _, h, w = images.shape
         x = images
         geometric = (

@@ -28,7 +28,8 @@ def _add_data_home(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-home",
         default=None,
-        help="data folder for named data sets (default: $SKLEARN_FKD_DATA or ../shared/data)",
+        help="data folder for named data sets (default: $SKLEARN_FKD_DATA, else "
+        "~/sklearn_fkd_data)",
     )
 
 
@@ -222,10 +223,9 @@ def _load_model(path: str, device=None):
 def _evaluate(args) -> None:
     import numpy as np
 
-    from .demo import format_table
     from .keypoints import convert_keypoints
     from .metrics import (
-        auc,
+        ced_auc,
         failure_rate,
         keypoint_rmse,
         mean_keypoint_error,
@@ -233,6 +233,7 @@ def _evaluate(args) -> None:
         pck,
         per_image_nme,
     )
+    from .utils.tables import format_table
 
     models = {path: _load_model(path) for path in args.models}  # fail before loading data
     data = _load(args.data, args.data_home)
@@ -260,7 +261,7 @@ def _evaluate(args) -> None:
                 "rmse_px": keypoint_rmse(truth, pred),
                 "nme": nme(truth, pred, **kw),
                 "pck@0.05": pck(truth, pred, alpha=0.05, **kw),
-                "auc@0.08": auc(truth, pred, threshold=0.08, **kw),
+                "auc@0.08": ced_auc(truth, pred, threshold=0.08, **kw),
                 "fr@0.10": failure_rate(truth, pred, threshold=0.10, **kw),
                 "ms_per_image": ms,
             }
@@ -298,20 +299,18 @@ def _evaluate(args) -> None:
 
 
 def _normalizer(normalize: str, schema, data):
-    """What NME divides by: the model's own eye pair, else (a nose model) the eye pair
-    of the data's full annotation, else each image's diagonal."""
-    from ._imaging import image_diagonals
-    from .metrics import normalizing_distance
+    """What NME divides by: the model's own eye pair, else (a nose model) the library's
+    one rule for points without a pair (the eye distance of the data's full annotation,
+    else each image's diagonal)."""
+    from .metrics import fallback_normalizing_distance
 
     if schema.normalizing_pair is not None or (normalize == "bbox" and schema.n_points > 1):
         return normalize
-    if data.schema.normalizing_pair is not None and normalize == "interocular":
-        return normalizing_distance(data.keypoints, data.schema)
-    return image_diagonals(data.images)
+    return fallback_normalizing_distance(data.keypoints, data.images, data.schema)
 
 
 def _image_files(items: list[str]) -> list[Path]:
-    from .datasets._base import IMAGE_SUFFIXES
+    from .datasets import IMAGE_SUFFIXES
 
     files = []
     for item in items:
@@ -331,8 +330,7 @@ def _image_files(items: list[str]) -> list[Path]:
 def _predict(args) -> None:
     import numpy as np
 
-    from .datasets import loading_progress
-    from .datasets._base import read_images
+    from .datasets import loading_progress, read_images
     from .keypoints import to_points
 
     model = _load_model(args.model, device=args.device)

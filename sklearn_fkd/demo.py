@@ -17,26 +17,20 @@ from .callbacks import EpochProgressBar
 from .datasets import load_imm_faces
 from .estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
 from .keypoints import IMM58, NOSE, convert_keypoints
-from .metrics import mean_keypoint_error, nme, normalizing_distance, pck, per_image_nme
+from .metrics import (
+    fallback_normalizing_distance,
+    mean_keypoint_error,
+    nme,
+    pck,
+    per_image_nme,
+)
 from .pipeline import make_keypoint_pipeline
 from .preprocessing import Resize
+from .utils.tables import format_table
 
 FIRST_TEST_PERSON = 33
 INPUT_SIZE = (120, 160)  # (height, width): a quarter of 640x480
 HEATMAP_INPUT_SIZE = (48, 64)
-
-
-def format_table(rows: list[dict]) -> str:
-    """Rows of metrics (dicts with the same keys) as an aligned text table."""
-
-    def fmt(v) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    cols = list(rows[0])
-    width = {c: max(len(c), *(len(fmt(r[c])) for r in rows)) for c in cols}
-    lines = ["  ".join(c.ljust(width[c]) for c in cols)]
-    lines += ["  ".join(fmt(r[c]).ljust(width[c]) for c in cols) for r in rows]
-    return "\n".join(lines)
 
 
 def run_demo(
@@ -66,7 +60,8 @@ def run_demo(
         f"{len(np.unique(imm.groups))} persons (loaded in {time.perf_counter() - t0:.1f} s)"
     )
     test = imm.groups >= FIRST_TEST_PERSON
-    interocular = normalizing_distance(imm.keypoints[test], IMM58)  # normalises the nose too
+    # the nose's NME: by the eye distance of the full annotation, as the scorers do
+    interocular = fallback_normalizing_distance(imm.keypoints[test], schema=IMM58)
     print(
         f"train: persons 1-{FIRST_TEST_PERSON - 1} ({(~test).sum()} images), test: persons "
         f"{FIRST_TEST_PERSON}-40 ({test.sum()} images); grey"

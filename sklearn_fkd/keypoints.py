@@ -23,6 +23,7 @@ __all__ = [
     "IMM58",
     "KAGGLE15",
     "NOSE",
+    "WEBMORPH189",
     "KeypointSchema",
     "check_keypoints",
     "convert_keypoints",
@@ -42,9 +43,13 @@ class KeypointSchema:
         Short identifier, e.g. ``"ibug68"``.
     point_names : sequence of str, length n_points
         One unique name per point, in the order the coordinates are stored.
-    flip_pairs : sequence of (int, int)
+    flip_pairs : sequence of (int, int), or None, default=None
         Pairs of point indices that swap under a horizontal flip (the subject's
-        left eye becomes the right eye). Points not listed map to themselves.
+        left eye becomes the right eye); points not listed map to themselves. ``()``
+        declares that every point is its own mirror image (points on the face's
+        midline). None: not known, so the estimators' augmentation does not flip images
+        of this schema (flipping with wrong pairs teaches mirrored positions under the
+        wrong labels).
     normalizing_pair : (int, int) or None
         Two point indices whose distance in the ground truth normalises the NME
         (outer eye corners for 68 points, eye centres for Kaggle's 15). ``None``
@@ -64,7 +69,7 @@ class KeypointSchema:
 
     name: str
     point_names: tuple[str, ...]
-    flip_pairs: tuple[tuple[int, int], ...] = ()
+    flip_pairs: tuple[tuple[int, int], ...] | None = None
     normalizing_pair: tuple[int, int] | None = None
     edges: tuple[tuple[int, int], ...] = field(default=(), compare=False)
 
@@ -76,9 +81,11 @@ class KeypointSchema:
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"schema {self.name!r} has duplicate point names: {dup}")
         k = len(names)
-        pairs = tuple((int(a), int(b)) for a, b in self.flip_pairs)
+        pairs = None
+        if self.flip_pairs is not None:
+            pairs = tuple((int(a), int(b)) for a, b in self.flip_pairs)
         seen: set[int] = set()
-        for a, b in pairs:
+        for a, b in pairs or ():
             if not (0 <= a < k and 0 <= b < k) or a == b:
                 raise ValueError(
                     f"schema {self.name!r}: flip pair ({a}, {b}) is not a pair of two "
@@ -119,9 +126,12 @@ class KeypointSchema:
 
     @property
     def flip_permutation(self) -> np.ndarray:
-        """Index array ``p`` with ``flipped[:, i] = mirrored(original[:, p[i]])``."""
+        """Index array ``p`` with ``flipped[:, i] = mirrored(original[:, p[i]])``.
+
+        The identity where ``flip_pairs`` is None (not known).
+        """
         perm = np.arange(self.n_points)
-        for a, b in self.flip_pairs:
+        for a, b in self.flip_pairs or ():
             perm[a], perm[b] = b, a
         return perm
 
@@ -134,7 +144,7 @@ class KeypointSchema:
 
     @classmethod
     def generic(cls, n_points: int) -> KeypointSchema:
-        """A schema of ``n_points`` anonymous points without flip pairs."""
+        """A schema of ``n_points`` anonymous points; how they mirror is not known."""
         if n_points < 1:
             raise ValueError(f"n_points must be >= 1, got {n_points}")
         return cls(f"generic{n_points}", tuple(f"p{i}" for i in range(n_points)))
@@ -150,7 +160,7 @@ def _chain(idx: Sequence[int], closed: bool = False) -> list[tuple[int, int]]:
     return edges
 
 
-NOSE = KeypointSchema("nose", ("nose_tip",))
+NOSE = KeypointSchema("nose", ("nose_tip",), flip_pairs=())
 """A single point: the nose tip."""
 
 # -- IMM: 58 points on 7 paths (Nordstrøm et al. 2004). Paths as stored in the .asf files:
@@ -265,14 +275,61 @@ IBUG68 = KeypointSchema(
 )
 """iBUG / 300-W 68-point markup (also dlib's and the Udacity/YouTube Faces CSV)."""
 
-BUILTIN_SCHEMAS = {s.n_points: s for s in (NOSE, KAGGLE15, IMM58, IBUG68)}
+# -- WebMorph's FRL template, 189 points (the Face Research Lab London Set, DeBruine &
+# Jones 2017): 0-1 pupils (image-left, image-right), 2-9 and 10-17 the eye outlines,
+# 18-33 lids and creases, 34-49 brows, 50-70 and 179-182 nose, 71-86 cheeks,
+# 87-108 lips (94-98 and 99-103 the inner lips), 109-157 the head and jaw outline,
+# 158-178 and 183-188 other contours. The flip pairs were derived by mirroring the mean
+# shape of the London set, with the lips' coincident inner lines assigned by their
+# template lines (tests/test_datasets.py re-derives them).
+_WEBMORPH_FLIP_PAIRS = (
+    (0, 1), (2, 10), (3, 17), (4, 16), (5, 15), (6, 14), (7, 13), (8, 12), (9, 11),
+    (18, 27), (19, 26), (20, 25), (21, 24), (22, 23), (28, 33), (29, 32), (30, 31),
+    (34, 43), (35, 42), (36, 41), (37, 40), (38, 39), (44, 49), (45, 48), (46, 47),
+    (50, 56), (51, 57), (52, 58), (53, 59), (54, 60), (61, 66), (62, 67), (63, 68),
+    (64, 69), (65, 70), (71, 82), (72, 81), (73, 80), (74, 79), (75, 78), (76, 77),
+    (83, 86), (84, 85), (87, 93), (88, 92), (89, 91), (94, 98), (95, 97), (99, 103),
+    (100, 102), (104, 108), (105, 107), (109, 112), (110, 113), (111, 114), (115, 120),
+    (116, 121), (117, 122), (118, 123), (119, 124), (125, 133), (126, 132), (127, 131),
+    (128, 130), (134, 144), (135, 143), (136, 142), (137, 141), (138, 140), (145, 157),
+    (146, 156), (147, 155), (148, 154), (149, 153), (150, 152), (158, 161), (159, 162),
+    (160, 163), (164, 167), (165, 168), (166, 169), (170, 172), (171, 173), (176, 178),
+    (179, 182), (180, 181), (183, 184), (185, 187), (186, 188),
+)  # fmt: skip
+_WEBMORPH_LINES = (
+    (2, 3, 4, 5, 6, 7, 8, 9, 2), (10, 11, 12, 13, 14, 15, 16, 17, 10),
+    (18, 19, 20, 21, 22), (23, 24, 25, 26, 27), (18, 28, 29, 30, 22), (23, 31, 32, 33, 27),
+    (34, 35, 36, 37, 38), (39, 40, 41, 42, 43), (44, 45, 46), (47, 48, 49),
+    (50, 51, 52, 53, 54, 55), (56, 57, 58, 59, 60, 55), (61, 62, 63, 64, 65, 179, 180, 55),
+    (66, 67, 68, 69, 70, 182, 181, 55), (71, 72, 73, 74, 75, 76), (77, 78, 79, 80, 81, 82),
+    (71, 83, 84, 76), (77, 85, 86, 82), (87, 88, 89, 90, 91, 92, 93),
+    (87, 94, 95, 96, 97, 98, 93), (87, 99, 100, 101, 102, 103, 93),
+    (87, 104, 105, 106, 107, 108, 93), (109, 185, 110, 186, 111), (112, 187, 113, 188, 114),
+    (109, 115, 116, 117, 118, 119, 111), (112, 120, 121, 122, 123, 124, 114),
+    (109, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 112),
+    (145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157), (158, 159, 160),
+    (161, 162, 163), (164, 165, 166), (167, 168, 169), (170, 171), (172, 173), (174, 175),
+    (176, 177, 178), (126, 145), (132, 157), (145, 183, 184, 157), (111, 125, 126),
+    (126, 127, 128, 129, 130, 131, 132), (132, 133, 114),
+)  # fmt: skip
+WEBMORPH189 = KeypointSchema(
+    "webmorph189",
+    tuple(f"frl{i:03d}" for i in range(189)),
+    flip_pairs=_WEBMORPH_FLIP_PAIRS,
+    normalizing_pair=(0, 1),  # the pupils
+    edges=tuple(e for line in _WEBMORPH_LINES for e in _chain(list(line))),
+)
+"""WebMorph's FRL template, 189 points (the London set); normalised by the pupils."""
+
+BUILTIN_SCHEMAS = {s.n_points: s for s in (NOSE, KAGGLE15, IMM58, IBUG68, WEBMORPH189)}
 
 
 def infer_schema(n_points: int) -> KeypointSchema:
     """The built-in schema with ``n_points`` points, else a generic one.
 
     1 -> :data:`NOSE`, 15 -> :data:`KAGGLE15`, 58 -> :data:`IMM58`, 68 -> :data:`IBUG68`,
-    any other count -> :meth:`KeypointSchema.generic` (no flip pairs, no NME pair).
+    189 -> :data:`WEBMORPH189`,
+    any other count -> :meth:`KeypointSchema.generic` (flip pairs not known, no NME pair).
     """
     return BUILTIN_SCHEMAS.get(int(n_points)) or KeypointSchema.generic(int(n_points))
 

@@ -12,32 +12,41 @@ normalising distance of image :math:`i`:
 * ``keypoint_mae`` = mean absolute coordinate error;
 * ``nme`` = :math:`\frac{1}{n}\sum_i \frac{1}{|V_i|}\sum_{k\in V_i} e_{ik} / d_i`;
 * ``pck`` = share of visible points with :math:`e_{ik} / d_i \le \alpha`;
-* ``auc`` = area under the cumulative distribution of per-image NME up to ``threshold``,
-  divided by ``threshold`` (1 is perfect);
+* ``ced_auc`` = area under the cumulative distribution of per-image NME up to
+  ``threshold``, divided by ``threshold`` (1 is perfect);
 * ``failure_rate`` = share of images whose NME exceeds ``threshold``.
 
 :math:`d_i` is the distance between the schema's normalising pair in ``y_true``
 (``normalize="interocular"``: outer eye corners for 68 points, eye centres for Kaggle's
 15), or :math:`\sqrt{w h}` of the ground-truth points' bounding box
 (``normalize="bbox"``), or given by the caller (a float or an array of shape ``(n,)``).
+
+Points whose schema has no normalising pair (the nose tip) are normalised by one rule
+everywhere (the scorers, the estimators' ``score``, the command line, the demo):
+:func:`fallback_normalizing_distance`, the eye distance of the full annotation they were
+taken from when it has one, else each image's diagonal.
 """
 
 from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from functools import wraps
 
 import numpy as np
 import sklearn.metrics
 
-from ._imaging import image_diagonals
+from .imaging import image_diagonals
 from .keypoints import KeypointSchema, check_keypoints, infer_schema, to_points
+from .utils.meta import final_estimator
 
 __all__ = [
     "KeypointScorer",
     "auc",
+    "ced_auc",
     "cumulative_error_distribution",
     "failure_rate",
+    "fallback_normalizing_distance",
     "get_scorer",
     "get_scorer_names",
     "get_scorers",
@@ -230,17 +239,32 @@ def cumulative_error_distribution(errors, thresholds) -> np.ndarray:
     return np.searchsorted(e, np.asarray(thresholds, dtype=np.float64), side="right") / e.size
 
 
-def auc(y_true, y_pred, threshold: float = 0.08, schema=None, normalize="interocular") -> float:
+def ced_auc(
+    y_true, y_pred, threshold: float = 0.08, schema=None, normalize="interocular"
+) -> float:
     """Area under the CED curve of per-image NME up to ``threshold``, divided by it.
 
     Computed exactly: ``mean(clip(1 - nme_i / threshold, 0, 1))``. 1 is perfect, 0 means
-    every image's NME is at least ``threshold``.
+    every image's NME is at least ``threshold``. (Not scikit-learn's ``auc``, the area
+    under any curve.)
     """
     if not threshold > 0:
         raise ValueError(f"threshold must be positive, got {threshold}")
     e = per_image_nme(y_true, y_pred, schema, normalize)
     e = e[~np.isnan(e)]
     return float(np.clip(1.0 - e / threshold, 0.0, 1.0).mean())
+
+
+@wraps(ced_auc)
+def auc(*args, **kwargs) -> float:
+    """Deprecated alias of :func:`ced_auc` (scikit-learn's ``auc`` is another quantity)."""
+    warnings.warn(
+        "sklearn_fkd.metrics.auc is renamed ced_auc (scikit-learn's auc is the area under "
+        "any curve); the old name will be removed",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return ced_auc(*args, **kwargs)
 
 
 def failure_rate(
@@ -262,27 +286,55 @@ _SCORERS = {
     "neg_keypoint_mae": (keypoint_mae, -1),
     "neg_nme": (nme, -1),
     "pck": (pck, 1),
-    "auc": (auc, 1),
+    "ced_auc": (ced_auc, 1),
+    "auc": (ced_auc, 1),  # the old name of ced_auc
     "neg_failure_rate": (failure_rate, -1),
 }
-_USES_SCHEMA = {nme, pck, auc, failure_rate}
+_USES_SCHEMA = {nme, pck, ced_auc, failure_rate}
 
 
-def _innermost(estimator):
-    """The estimator that predicts, inside searches (``best_estimator_``) and pipelines
-    (the final step)."""
-    while True:
-        inner = getattr(estimator, "best_estimator_", None)
-        if inner is None:
-            inner = getattr(estimator, "_final_estimator", None)
-        if inner is None or inner is estimator:
-            return estimator
-        estimator = inner
+def fallback_normalizing_distance(y_full, X=None, schema: KeypointSchema | None = None):
+    """What normalises errors of points whose schema has no normalising pair (the nose).
+
+    The distance of the normalising pair (the outer eye corners) in the full annotation
+    ``y_full`` the points were taken from, when its schema has one and every annotated
+    image has it; else the diagonal :math:`\\sqrt{H^2 + W^2}` of each image of ``X``.
+    One rule for the scorers, the estimators' ``score``, the command line and the demo,
+    so a nose model gets one NME on one data set.
+
+    Parameters
+    ----------
+    y_full : array-like of shape (n, 2K) or (n, K, 2)
+        The annotation as the caller has it (e.g. IMM's 58 points, or just the nose).
+    X : images, optional
+        Needed when the annotation has no usable pair.
+    schema : KeypointSchema, optional
+        Of ``y_full``; inferred from ``K`` when omitted.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    full = to_points(check_keypoints(y_full, name="y"))
+    if schema is None or schema.n_points != full.shape[1]:
+        schema = infer_schema(full.shape[1])
+    if schema.normalizing_pair is not None:
+        a, b = schema.normalizing_pair
+        d = np.sqrt(((full[:, a] - full[:, b]) ** 2).sum(axis=1))
+        annotated = ~np.isnan(full).all(axis=(1, 2))
+        if (d[annotated] > 0).all():
+            return d
+    if X is None:
+        raise ValueError(
+            f"schema {schema.name!r} has no normalizing pair: the images are needed to "
+            "normalise by their diagonals"
+        )
+    return image_diagonals(X)
 
 
 def _fitted_schema(estimator) -> KeypointSchema | None:
     """The ``schema_`` of an estimator, or of the one inside a pipeline or search."""
-    schema = getattr(_innermost(estimator), "schema_", None)
+    schema = getattr(final_estimator(estimator)[1], "schema_", None)
     return schema if isinstance(schema, KeypointSchema) else None
 
 
@@ -290,11 +342,12 @@ class KeypointScorer:
     """A scorer ``scorer(estimator, X, y) -> float``, greater is better.
 
     Called on an estimator, it compares ``estimator.predict(X, **predict_params)`` with
-    the points of ``y`` that the estimator predicts (a ``NoseRegressor`` scored against full IMM
-    shapes is compared with their nose tips). Schema-aware metrics normalise by the
-    fitted schema's pair (outer eye corners, eye centres); when the schema has none
-    (the nose, generic schemas) and ``normalize`` is not given, by each image's
-    diagonal :math:`\\sqrt{H^2 + W^2}` in ``X``'s pixels, as the estimators' ``score``.
+    the points of ``y`` that the estimator predicts (its ``prepare_targets``: a
+    ``NoseRegressor`` scored against full IMM shapes is compared with their nose tips).
+    Schema-aware metrics normalise by the fitted schema's pair (outer eye corners, eye
+    centres); when the schema has none (the nose) and ``normalize`` is not given, by
+    :func:`fallback_normalizing_distance` of the ``y`` given: the eye distance of the full
+    annotation, else each image's diagonal in ``X``'s pixels.
 
     Parameters
     ----------
@@ -316,25 +369,37 @@ class KeypointScorer:
     def __call__(self, estimator, X, y_true, sample_weight=None, **predict_params) -> float:
         if sample_weight is not None:
             raise ValueError(f"{self!r} does not support sample_weight")
-        inner = _innermost(estimator)
-        prepare = getattr(inner, "_prepare_targets", None)
-        if prepare is not None:  # the points this estimator predicts
-            y_true = prepare(y_true)
+        _, inner = final_estimator(estimator)
+        y_full = check_keypoints(y_true, name="y")
+        prepare = getattr(inner, "prepare_targets", None)
+        y_model = y_full if prepare is None else prepare(y_full)
         fitted = getattr(inner, "n_keypoints_", None)
-        given = check_keypoints(y_true, name="y").shape[1] // 2
+        given = y_model.shape[1] // 2
         if fitted is not None and given != fitted:
             raise ValueError(
                 f"y has {given} points but {type(inner).__name__} was fitted on {fitted} "
                 f"({inner.schema_.name}); score it with keypoints of that schema"
             )
+        full_schema = getattr(inner, "schema", None)  # the schema of the caller's y
+        if not isinstance(full_schema, KeypointSchema):
+            full_schema = None
         y_pred = estimator.predict(X, **predict_params)
-        return self.score(y_true, y_pred, estimator, X=X)
+        return self.score(y_model, y_pred, estimator, X=X, y_full=y_full, full_schema=full_schema)
 
-    def score(self, y_true, y_pred, estimator=None, X=None) -> float:
+    def score(
+        self, y_true, y_pred, estimator=None, X=None, y_full=None, full_schema=None
+    ) -> float:
         """The signed metric of predictions already made.
 
-        The diagonals of the images ``X`` normalise schema-aware metrics when the
-        schema has no normalising pair and no ``normalize`` was given.
+        Parameters
+        ----------
+        y_true, y_pred : array-like of shape (n, 2K)
+        estimator : fitted estimator, optional
+            Its ``schema_`` is the schema of the points.
+        X : images, optional
+        y_full : array-like, optional
+            The annotation ``y_true`` was taken from (default: ``y_true``) and
+            ``full_schema`` its schema: for :func:`fallback_normalizing_distance`.
         """
         kwargs = dict(self.kwargs)
         if self.metric in _USES_SCHEMA:
@@ -343,9 +408,9 @@ class KeypointScorer:
             schema = kwargs.get("schema")
             if schema is None:
                 schema = infer_schema(check_keypoints(y_true, name="y_true").shape[1] // 2)
-            no_pair = schema.normalizing_pair is None
-            if no_pair and "normalize" not in kwargs and X is not None:
-                kwargs["normalize"] = image_diagonals(X)
+            if schema.normalizing_pair is None and "normalize" not in kwargs:
+                full = y_true if y_full is None else y_full
+                kwargs["normalize"] = fallback_normalizing_distance(full, X, full_schema)
         return self.sign * self.metric(y_true, y_pred, **kwargs)
 
     def __repr__(self) -> str:

@@ -130,7 +130,8 @@ def load_model(path: str | os.PathLike, device: str | None = None):
         The model was saved by another sklearn-fkd version.
     """
     from . import __version__
-    from .estimators._base import KeypointNet
+    from .estimators import KeypointNet
+    from .utils.meta import final_estimator
 
     envelope = _read_envelope(path)
     saved = envelope.get("sklearn_fkd")
@@ -142,25 +143,7 @@ def load_model(path: str | os.PathLike, device: str | None = None):
             stacklevel=2,
         )
     model = envelope["model"]
-    if device is not None:
-        for net in _networks_in(model):
-            if isinstance(net, KeypointNet):
-                net.set_params(device=device)
+    _, net = final_estimator(model)
+    if device is not None and isinstance(net, KeypointNet):
+        net.set_params(device=device)
     return model
-
-
-def _networks_in(model) -> list:
-    """The skorch networks inside a model: itself, a pipeline's steps, a search's
-    best estimator."""
-    from skorch import NeuralNet
-
-    found, todo = [], [model]
-    while todo:
-        obj = todo.pop()
-        if isinstance(obj, NeuralNet):
-            found.append(obj)
-        todo += [step for _, step in getattr(obj, "steps", [])]
-        best = getattr(obj, "best_estimator_", None)
-        if best is not None:
-            todo.append(best)
-    return found

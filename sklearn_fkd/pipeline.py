@@ -20,9 +20,10 @@ from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import check_is_fitted
 
+from .geometry import PointMap
 from .keypoints import check_keypoints
 from .metrics import KeypointScorer, nme
-from .preprocessing import PointMap, check_images
+from .utils.validation import ImageList, check_consistent_length, check_images
 
 __all__ = ["KeypointPipeline", "is_keypoint_step", "make_keypoint_pipeline"]
 
@@ -94,10 +95,13 @@ class KeypointPipeline(Pipeline):
                     if y is not None:
                         y = point_map.forward(y)
                     maps.append(point_map)
-                elif fit:
-                    X = step.fit_transform(X, y, **params.get("fit_transform", {}))
                 else:
-                    X = step.transform(X, **params.get("transform", {}))
+                    if isinstance(X, ImageList):  # a transformer of any library
+                        X = X.as_given()
+                    if fit:
+                        X = step.fit_transform(X, y, **params.get("fit_transform", {}))
+                    else:
+                        X = step.transform(X, **params.get("transform", {}))
         return X, y, maps
 
     def _log_message_for(self, name: str, fit: bool):
@@ -125,11 +129,10 @@ class KeypointPipeline(Pipeline):
         self._validate_steps()
         self._check_memory()
         routed = self._check_method_params(method="fit", props=params)
+        images = check_images(X)  # once: the steps do not validate an ImageList again
         y_flat = None if y is None else check_keypoints(y)
-        n_images = len(check_images(X))
-        if y_flat is not None and len(y_flat) != n_images:
-            raise ValueError(f"X has {n_images} images but y has {len(y_flat)} rows")
-        Xt, yt, _ = self._through_steps(X, routed, fit=True, y=y_flat)
+        check_consistent_length(X=images, y=y_flat)
+        Xt, yt, _ = self._through_steps(images, routed, fit=True, y=y_flat)
         final_name, final = self.steps[-1]
         with self._log_message_for(final_name, True):
             if not _skipped(final):
@@ -151,7 +154,7 @@ class KeypointPipeline(Pipeline):
         """
         check_is_fitted(self)
         routed = process_routing(self, "predict", **params)
-        Xt, _, maps = self._through_steps(X, routed, fit=False)
+        Xt, _, maps = self._through_steps(check_images(X), routed, fit=False)
         final_name, final = self.steps[-1]
         y = final.predict(Xt, **routed[final_name].predict)
         for point_map in reversed(maps):

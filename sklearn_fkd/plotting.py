@@ -143,9 +143,9 @@ def plot_best_worst(
 def _history_of(estimator):
     """The skorch ``history`` of an estimator, a pipeline's final step or a search's
     best estimator."""
-    from .metrics import _innermost
+    from .utils.meta import final_estimator
 
-    net = _innermost(estimator)
+    _, net = final_estimator(estimator)
     history = getattr(net, "history_", None) or getattr(net, "history", None)
     if not history:
         raise ValueError(f"{type(net).__name__} has no training history: fit it first")
@@ -192,9 +192,9 @@ def first_conv_weights(estimator) -> np.ndarray:
     """
     import torch
 
-    from .metrics import _innermost
+    from .utils.meta import final_estimator
 
-    net = _innermost(estimator)
+    _, net = final_estimator(estimator)
     module = getattr(net, "module_", None)
     if module is None:
         raise ValueError(f"{type(net).__name__} has no fitted network (module_): fit it first")

@@ -1,165 +1,44 @@
 """Keypoint-aware preprocessing steps: :class:`FaceCrop`, :class:`Resize`,
 :class:`Grayscale` and :class:`Standardize`.
 
-The geometric steps (``FaceCrop``, ``Resize``) move the keypoints with the image. Each
-sample's move is an axis-aligned affine map of pixel coordinates, ``x' = a x + b`` and
-``y' = c y + d``, held for the whole batch in a :class:`PointMap`; it is exact under the
-library's pixel-centre convention (a resize by ``s`` is ``x' = (x + 0.5) s - 0.5``, a
-crop at column ``x0`` is ``x' = x - x0``), and maps compose and invert in closed form.
-
-The protocol :class:`~sklearn_fkd.pipeline.KeypointPipeline` relies on, for a step
-that moves pixels:
+The geometric steps (``FaceCrop``, ``Resize``) move the keypoints with the image: each
+gives a :class:`~sklearn_fkd.geometry.PointMap` per batch, the exact map of every
+sample's pixel coordinates. The protocol :class:`~sklearn_fkd.pipeline.KeypointPipeline`
+relies on, for a step that moves pixels:
 
 * ``point_map(X, y=None, **params) -> PointMap``: where each sample's pixels go. ``y``
   is given at fit only (a crop then follows the true points).
 * ``warp(X, point_map) -> images``: the images moved by that map.
 * ``transform_keypoints(X, y, **params)`` and ``inverse_transform_keypoints(X, y,
-  **params)``: points through the map and back (DESIGN.md's names), for direct use.
+  **params)``: points through the map and back, for direct use.
 
 Intensity-only steps (``Grayscale``, ``Standardize`` and any ordinary scikit-learn
 transformer) leave the keypoints where they are.
 
 Images are ``(n, H, W)`` or ``(n, H, W, C)`` arrays, or lists of ``(H, W[, C])`` arrays
-of different sizes; a step returns one array when its outputs share a shape and a list
-otherwise.
+of different sizes (:func:`~sklearn_fkd.utils.check_images` states the rules); a step
+returns one array when its outputs share a shape and a list otherwise.
 """
 
 from __future__ import annotations
 
-import functools
 import numbers
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._imaging import resize_image, stack_if_uniform, to_gray
-from .keypoints import check_keypoints, to_points
+from .detection import LBPFaceDetector, box_calibration, calibrate_boxes
+from .geometry import PointMap, crop_windows, image_shapes, keypoint_boxes, resize_map
+from .imaging import resize_image, stack_if_uniform, to_gray
+from .utils.validation import check_consistent_length, check_images
 
-__all__ = [
-    "FaceCrop",
-    "Grayscale",
-    "LBPFaceDetector",
-    "PointMap",
-    "Resize",
-    "Standardize",
-    "check_images",
-    "keypoint_boxes",
-]
+__all__ = ["FaceCrop", "Grayscale", "Resize", "Standardize"]
 
-
-def check_images(X, name: str = "X") -> list[np.ndarray]:
-    """Validate images and return them as a list of ``(H, W)`` or ``(H, W, C)`` arrays.
-
-    The arrays are views of the caller's data when possible; steps never write to them.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, H, W) or (n, H, W, C), or a list of (H, W[, C]) arrays
-
-    Returns
-    -------
-    list of ndarray
-
-    Raises
-    ------
-    TypeError
-        For non-numeric pixels.
-    ValueError
-        For an empty set, wrong dimensions, or NaN/infinite float pixels.
-    """
-    if isinstance(X, np.ndarray):
-        if X.ndim not in (3, 4):
-            raise ValueError(f"{name} must have shape (n, H, W) or (n, H, W, C), got {X.shape}")
-        images = list(X)
-    elif isinstance(X, (list, tuple)):
-        images = [np.asarray(im) for im in X]
-    else:
-        raise TypeError(f"{name} must be an array or a list of images, got {type(X).__name__}")
-    if not images:
-        raise ValueError(f"{name} is empty")
-    for i, im in enumerate(images):
-        if im.dtype == object or im.dtype == bool or not np.issubdtype(im.dtype, np.number):
-            raise TypeError(f"{name}[{i}] must hold numeric pixels, got dtype {im.dtype}")
-        if im.ndim not in (2, 3) or min(im.shape[:2]) == 0:
-            raise ValueError(f"{name}[{i}] must have shape (H, W) or (H, W, C), got {im.shape}")
-        if np.issubdtype(im.dtype, np.floating) and not np.isfinite(im).all():
-            raise ValueError(f"{name}[{i}] contains NaN or infinite pixels")
-    return images
-
-
-def _image_shapes(images: list[np.ndarray]) -> np.ndarray:
-    """``(n, 2)`` int array of ``(H, W)``."""
-    return np.array([im.shape[:2] for im in images], dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class PointMap:
-    """Per-sample axis-aligned affine maps of pixel coordinates: ``p' = scale * p + offset``.
-
-    Parameters
-    ----------
-    scale : ndarray of shape (n, 2)
-        ``(sx, sy)`` of each sample, positive.
-    offset : ndarray of shape (n, 2)
-        ``(bx, by)`` of each sample.
-    out_shapes : ndarray of shape (n, 2)
-        ``(H', W')`` of each output image.
-    """
-
-    scale: np.ndarray
-    offset: np.ndarray
-    out_shapes: np.ndarray
-
-    def __post_init__(self):
-        n = len(self.scale)
-        for field in ("scale", "offset", "out_shapes"):
-            value = np.asarray(getattr(self, field))
-            if value.shape != (n, 2):
-                raise ValueError(f"PointMap.{field} must have shape ({n}, 2), got {value.shape}")
-        if not (np.asarray(self.scale) > 0).all():
-            raise ValueError("PointMap.scale must be positive")
-
-    def __len__(self) -> int:
-        return len(self.scale)
-
-    def _apply(self, y, scale, offset, name: str) -> np.ndarray:
-        points = to_points(check_keypoints(y, name=name))
-        if len(points) != len(self):
-            raise ValueError(f"{name} has {len(points)} samples, the map has {len(self)}")
-        moved = points * scale[:, None, :] + offset[:, None, :]
-        return moved.reshape(len(points), -1)
-
-    def forward(self, y) -> np.ndarray:
-        """Points of the input images -> points of the output images.
-
-        Parameters
-        ----------
-        y : array-like of shape (n, 2K) or (n, K, 2)
-
-        Returns
-        -------
-        ndarray of shape (n, 2K), float64 (a new array; NaN stays NaN)
-        """
-        return self._apply(y, np.asarray(self.scale), np.asarray(self.offset), "y")
-
-    def inverse(self, y) -> np.ndarray:
-        """Points of the output images -> points of the input images (see :meth:`forward`)."""
-        scale = 1.0 / np.asarray(self.scale, dtype=np.float64)
-        return self._apply(y, scale, -np.asarray(self.offset) * scale, "y")
-
-    def then(self, other: PointMap) -> PointMap:
-        """The map that applies ``self`` and then ``other``."""
-        if len(other) != len(self):
-            raise ValueError(f"cannot compose maps of {len(self)} and {len(other)} samples")
-        return PointMap(
-            scale=np.asarray(self.scale) * other.scale,
-            offset=np.asarray(self.offset) * other.scale + other.offset,
-            out_shapes=np.asarray(other.out_shapes),
-        )
+#: training images on which FaceCrop compares detector boxes with the true points
+CALIBRATION_SAMPLES = 200
 
 
 class _GeometricStep(TransformerMixin, BaseEstimator):
@@ -178,12 +57,14 @@ class _GeometricStep(TransformerMixin, BaseEstimator):
 
     def transform(self, X, **params):
         """The moved images (see :meth:`point_map` for the parameters)."""
-        return self.warp(X, self.point_map(X, **params))
+        images = check_images(X)
+        return self.warp(images, self.point_map(images, **params))
 
     def fit_transform(self, X, y=None, **params):
         """Fit, then move the images; with ``y`` a crop follows the true points."""
-        self.fit(X, y)
-        return self.warp(X, self.point_map(X, y=y, **params))
+        images = check_images(X)
+        self.fit(images, y)
+        return self.warp(images, self.point_map(images, y=y, **params))
 
     def transform_keypoints(self, X, y, **params) -> np.ndarray:
         """Keypoints ``(n, 2K)`` of ``X`` in the output images' pixels (fit-time map)."""
@@ -244,10 +125,7 @@ class Resize(_GeometricStep):
         X : images
         y : ignored
         """
-        out = np.array(self._out_shape(), dtype=np.float64)
-        shapes = _image_shapes(check_images(X))
-        scale = (out / shapes)[:, ::-1]  # (sx, sy)
-        return PointMap(scale, 0.5 * scale - 0.5, np.tile(out.astype(np.int64), (len(shapes), 1)))
+        return resize_map(image_shapes(check_images(X)), self._out_shape())
 
     def warp(self, X, point_map: PointMap) -> np.ndarray:
         """Resized images, ``(n, H', W'[, C])``."""
@@ -263,84 +141,6 @@ class Resize(_GeometricStep):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
-
-
-@functools.lru_cache(maxsize=1)
-def _lbp_cascade():
-    from skimage.data import lbp_frontal_face_cascade_filename
-    from skimage.feature import Cascade
-
-    return Cascade(lbp_frontal_face_cascade_filename())
-
-
-class LBPFaceDetector:
-    """The frontal-face LBP cascade shipped with scikit-image (offline, CPU).
-
-    Called on one image, returns the largest face found as ``(x0, y0, x1, y1)`` pixel
-    edges, or None. The cascade's box is tighter than the keypoints' (eyes to mouth);
-    :class:`FaceCrop` calibrates it against the true points at fit.
-
-    Parameters
-    ----------
-    scale_factor : float, default=1.2
-        Step between the scales searched.
-    min_size : int, default=24
-        Smallest face side searched, in pixels.
-    min_neighbours : int, default=2
-        Overlapping raw detections needed to accept a face.
-    max_side : int or None, default=320
-        Images whose longer side exceeds this are searched at that size (the box is
-        scaled back): the cascade's cost grows with the pixel count, and a face that
-        is under ``min_size`` there is under 8 % of the photo's side.
-    """
-
-    def __init__(
-        self,
-        scale_factor: float = 1.2,
-        min_size: int = 24,
-        min_neighbours: int = 2,
-        max_side: int | None = 320,
-    ):
-        self.scale_factor = scale_factor
-        self.min_size = min_size
-        self.min_neighbours = min_neighbours
-        self.max_side = max_side
-
-    def __call__(self, image: np.ndarray):
-        grey = to_gray(np.asarray(image))
-        scale = 1.0
-        if self.max_side is not None and max(grey.shape) > self.max_side:
-            scale = max(grey.shape) / self.max_side
-            size = (round(grey.shape[1] / scale), round(grey.shape[0] / scale))  # (w, h)
-            grey = resize_image(grey, size)
-        grey = grey.astype(np.float32)
-        if np.asarray(image).dtype == np.uint8:
-            grey /= 255.0
-        if min(grey.shape) < self.min_size:
-            return None
-        found = _lbp_cascade().detect_multi_scale(
-            img=grey,
-            scale_factor=self.scale_factor,
-            step_ratio=1,
-            min_size=(self.min_size, self.min_size),
-            max_size=grey.shape,
-            min_neighbor_number=self.min_neighbours,
-        )
-        if not found:
-            return None
-        best = max(found, key=lambda d: d["width"] * d["height"])
-        c, r, w, h = (best[k] * scale for k in ("c", "r", "width", "height"))
-        return (float(c), float(r), float(c + w), float(r + h))
-
-    def __repr__(self) -> str:
-        return (
-            f"LBPFaceDetector(scale_factor={self.scale_factor}, min_size={self.min_size}, "
-            f"min_neighbours={self.min_neighbours}, max_side={self.max_side})"
-        )
-
-
-#: training images on which FaceCrop compares detector boxes with the true points
-CALIBRATION_SAMPLES = 200
 
 
 class FaceCrop(_GeometricStep):
@@ -369,8 +169,9 @@ class FaceCrop(_GeometricStep):
     square : bool, default=True
         Make the box square (before clipping to the image).
     detector : "lbp", callable or None, default="lbp"
-        ``"lbp"``: :class:`LBPFaceDetector`. A callable takes one image and returns
-        ``(x0, y0, x1, y1)`` or None. None: ``boxes`` are required after fit.
+        ``"lbp"``: :class:`~sklearn_fkd.detection.LBPFaceDetector`. A callable takes one
+        image and returns ``(x0, y0, x1, y1)`` or None. None: ``boxes`` are required
+        after fit.
 
     Attributes
     ----------
@@ -398,7 +199,7 @@ class FaceCrop(_GeometricStep):
         self.square = square
         self.detector = detector
 
-    def _validate(self):
+    def _check_params(self):
         if not (isinstance(self.margin, numbers.Real) and self.margin >= 0):
             raise ValueError(f"margin must be a number >= 0, got {self.margin!r}")
         if not (self.detector is None or self.detector == "lbp" or callable(self.detector)):
@@ -420,14 +221,15 @@ class FaceCrop(_GeometricStep):
         -------
         self
         """
-        self._validate()
+        self._check_params()
         images = check_images(X)
         self.detector_calibration_ = None
         self.detector_hit_rate_ = None
         detector = self._detector()
         if detector is None or y is None:
             return self
-        truth = _keypoint_boxes_of(y, len(images))
+        check_consistent_length(X=images, y=y)
+        truth = keypoint_boxes(y)
         usable = np.flatnonzero(~np.isnan(truth).any(axis=1))
         if len(usable) > CALIBRATION_SAMPLES:
             usable = np.random.default_rng(0).choice(usable, CALIBRATION_SAMPLES, replace=False)
@@ -442,11 +244,8 @@ class FaceCrop(_GeometricStep):
                 stacklevel=2,
             )
             return self
-        t, d = (np.array(a) for a in zip(*pairs, strict=True))
-        d_size = d[:, 2:] - d[:, :2]
-        shift = ((t[:, :2] + t[:, 2:]) - (d[:, :2] + d[:, 2:])) / 2 / d_size
-        ratio = (t[:, 2:] - t[:, :2]) / d_size
-        self.detector_calibration_ = np.concatenate([np.median(shift, 0), np.median(ratio, 0)])
+        truth_boxes, detected = (np.array(a) for a in zip(*pairs, strict=True))
+        self.detector_calibration_ = box_calibration(truth_boxes, detected)
         return self
 
     def _detected_boxes(self, images: list[np.ndarray], todo: np.ndarray) -> np.ndarray:
@@ -461,12 +260,7 @@ class FaceCrop(_GeometricStep):
             box = detector(images[i])
             if box:
                 boxes[i] = box
-        cal = self.detector_calibration_
-        if cal is not None:
-            size = boxes[:, 2:] - boxes[:, :2]
-            centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + cal[:2] * size
-            half = cal[2:] * size / 2
-            boxes = np.concatenate([centre - half, centre + half], axis=1)
+        boxes = calibrate_boxes(boxes, self.detector_calibration_)
         missed = np.isnan(boxes[todo]).any(axis=1).sum()
         if missed:
             warnings.warn(
@@ -496,11 +290,11 @@ class FaceCrop(_GeometricStep):
 
     def _face_boxes(self, images: list[np.ndarray], y, boxes) -> np.ndarray:
         """:meth:`face_boxes` of already validated images."""
-        self._validate()
         n = len(images)
         out = np.full((n, 4), np.nan)
         if y is not None:
-            out = _keypoint_boxes_of(y, n)
+            check_consistent_length(X=images, y=y)
+            out = keypoint_boxes(y)
             out[(out[:, 2:] - out[:, :2]).max(axis=1) < 1] = np.nan  # under two points
         if boxes is not None:
             given = np.array(boxes, dtype=np.float64)
@@ -519,7 +313,7 @@ class FaceCrop(_GeometricStep):
         """Translations to each crop; see :meth:`face_boxes` for the parameters."""
         images = check_images(X)
         faces = self._face_boxes(images, y, boxes)
-        crops = _crop_windows(faces, _image_shapes(images), float(self.margin), bool(self.square))
+        crops = crop_windows(faces, image_shapes(images), float(self.margin), bool(self.square))
         offset = -crops[:, :2].astype(np.float64)
         out_shapes = (crops[:, 2:] - crops[:, :2])[:, ::-1]
         return PointMap(np.ones_like(offset), offset, out_shapes)
@@ -539,59 +333,11 @@ class FaceCrop(_GeometricStep):
 
     def transform(self, X, boxes=None):
         """Crops of ``X`` from ``boxes`` or the detector (see :meth:`face_boxes`)."""
-        return self.warp(X, self.point_map(X, boxes=boxes))
+        return super().transform(X, boxes=boxes)
 
     def fit_transform(self, X, y=None, boxes=None):
         """Fit, then crop: around the true points of ``y`` where given."""
-        self.fit(X, y)
-        return self.warp(X, self.point_map(X, y=y, boxes=boxes))
-
-
-def keypoint_boxes(y) -> np.ndarray:
-    """Bounding box ``(x0, y0, x1, y1)`` of each row's visible keypoints.
-
-    Parameters
-    ----------
-    y : array-like of shape (n, 2K) or (n, K, 2)
-
-    Returns
-    -------
-    ndarray of shape (n, 4), float64; NaN for rows without a visible point
-    """
-    points = to_points(check_keypoints(y))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-        return np.concatenate([np.nanmin(points, axis=1), np.nanmax(points, axis=1)], axis=1)
-
-
-def _keypoint_boxes_of(y, n: int) -> np.ndarray:
-    """:func:`keypoint_boxes`, checking that ``y`` has one row per image."""
-    boxes = keypoint_boxes(y)
-    if len(boxes) != n:
-        raise ValueError(f"y has {len(boxes)} rows, X has {n} images")
-    return boxes
-
-
-def _crop_windows(faces: np.ndarray, shapes: np.ndarray, margin: float, square: bool):
-    """Integer windows ``(x0, y0, x1, y1)`` (end exclusive) inside each image.
-
-    The face box (continuous pixel coordinates) is grown by ``margin`` of its larger side
-    on each side (and made square if asked); the window is the smallest run of whole
-    pixels of one size per axis, ``ceil(extent) + 1``, whose cells cover it. It is then
-    shifted inside the image and, where still larger, clipped to it. A NaN face takes
-    the whole image.
-    """
-    image_wh = shapes[:, ::-1].astype(np.float64)
-    size = faces[:, 2:] - faces[:, :2]
-    side = size.max(axis=1, keepdims=True)
-    grown = (np.repeat(side, 2, axis=1) if square else size) + 2 * margin * side
-    low = (faces[:, :2] + faces[:, 2:]) / 2 - grown / 2
-    extent = np.minimum(np.ceil(grown) + 1, image_wh)
-    start = np.clip(np.floor(low + 0.5), 0, image_wh - extent)  # cell of the low edge
-    window = np.concatenate([start, start + extent], axis=1)
-    missing = np.isnan(faces).any(axis=1)
-    window[missing] = np.concatenate([np.zeros_like(image_wh), image_wh], axis=1)[missing]
-    return window.astype(np.int64)
+        return super().fit_transform(X, y, boxes=boxes)
 
 
 class Grayscale(TransformerMixin, BaseEstimator):

@@ -26,13 +26,14 @@ import numpy as np
 import optuna
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.model_selection import GroupKFold, KFold
-from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .callbacks import HeldOutScore
 from .metrics import get_scorer
+from .utils.meta import final_estimator
+from .utils.validation import check_consistent_length
 
 __all__ = ["OptunaSearchCV", "default_search_space", "open_storage"]
 
@@ -79,15 +80,6 @@ def _heatmap_space(trial, *, prefix: str, augment: bool) -> dict:
     }
 
 
-def _final_step(estimator) -> tuple[str, BaseEstimator]:
-    """``(param prefix, keypoint estimator)`` of an estimator or a pipeline."""
-    if isinstance(estimator, Pipeline):
-        name, final = estimator.steps[-1]
-        inner_prefix, inner = _final_step(final)
-        return f"{name}__{inner_prefix}", inner
-    return "", estimator
-
-
 def default_search_space(estimator):
     """The search space this library suggests for an estimator or keypoint pipeline.
 
@@ -111,7 +103,7 @@ def default_search_space(estimator):
     """
     from .estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
 
-    prefix, final = _final_step(estimator)
+    prefix, final = final_estimator(estimator)
     augment = getattr(final, "augment", None) is not None
     if isinstance(final, HeatmapKeypointEstimator):
         return partial(_heatmap_space, prefix=prefix, augment=augment)
@@ -358,7 +350,7 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
         if trial is not None:
             from optuna_integration import SkorchPruningCallback
 
-            prefix, net = _final_step(est)
+            prefix, net = final_estimator(est)
             X_val, y_val = held_out
             per_epoch = [
                 ("held_out_score", HeldOutScore(partial(self.scorer_, est, X_val, y_val))),
@@ -413,10 +405,7 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
         self._check_params()
         self.scorer_ = _passthrough_score if self.scoring is None else get_scorer(self.scoring)
         space = self._space()
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} images but y has {len(y)} rows")
-        if groups is not None and len(groups) != len(y):
-            raise ValueError(f"groups has {len(groups)} entries, y has {len(y)} rows")
+        check_consistent_length(X=X, y=y, groups=groups)
         splits = list(self._splitter(groups).split(np.zeros(len(y)), y, groups))
         verbosity = optuna.logging.get_verbosity()
         if not self.verbose:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from sklearn_fkd.datasets import get_data_home
+# The test setup, not the library, knows where this project keeps its data: the shared
+# folder beside the checkout, unless SKLEARN_FKD_DATA points elsewhere.
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+if "SKLEARN_FKD_DATA" not in os.environ and _SHARED.is_dir():
+    os.environ["SKLEARN_FKD_DATA"] = str(_SHARED)
+
+from sklearn_fkd.datasets import get_data_home  # noqa: E402
 
 
 def data_folder(name: str):
@@ -28,10 +37,14 @@ def imm():
 @pytest.fixture(scope="session")
 def small_imm(imm):
     """IMM faces at 40x30 (width x height), keypoints in that frame, and persons."""
-    from sklearn_fkd._imaging import resize_image, scale_keypoints
+    from sklearn_fkd.preprocessing import Resize
 
-    X = np.stack([resize_image(im, (40, 30)) for im in imm.images])
-    return X, scale_keypoints(imm.keypoints, 40 / 640, 30 / 480), imm.groups
+    resize = Resize((30, 40))
+    return (
+        resize.transform(imm.images),
+        resize.transform_keypoints(imm.images, imm.keypoints),
+        imm.groups,
+    )
 
 
 @pytest.fixture(scope="session")

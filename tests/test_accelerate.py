@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sklearn_fkd import FaceKeypointRegressor
-from sklearn_fkd.estimators._base import BatchIterator, KeypointDataset
+from sklearn_fkd.estimators.dataset import BatchIterator, KeypointDataset
 
 SMALL = dict(channels=(8, 16, 32), max_epochs=3, random_state=0)
 

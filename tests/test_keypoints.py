@@ -78,7 +78,9 @@ def test_user_schema_and_inference():
         eyes.index("nose")
     assert infer_schema(68) is IBUG68 and infer_schema(1) is NOSE
     generic = infer_schema(5)
-    assert generic.n_points == 5 and generic.flip_pairs == () and generic.normalizing_pair is None
+    assert (
+        generic.n_points == 5 and generic.flip_pairs is None and generic.normalizing_pair is None
+    )
 
 
 def test_layout_round_trip_and_check_copies(rng):

@@ -6,7 +6,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn_fkd.keypoints import KAGGLE15, KeypointSchema
 from sklearn_fkd.metrics import (
     KeypointScorer,
-    auc,
+    ced_auc,
     cumulative_error_distribution,
     failure_rate,
     get_scorer,
@@ -52,7 +52,7 @@ def test_hand_computed_values():
     assert pck(Y_TRUE, Y_PRED, alpha=0.1, schema=EYES) == pytest.approx(4 / 6)
     assert pck(Y_TRUE, Y_PRED, alpha=0.05, schema=EYES) == pytest.approx(3 / 6)
     # AUC up to 0.3 of per-image NME 0.2 and 1/6: mean(1 - e/0.3)
-    assert auc(Y_TRUE, Y_PRED, threshold=0.3, schema=EYES) == pytest.approx(
+    assert ced_auc(Y_TRUE, Y_PRED, threshold=0.3, schema=EYES) == pytest.approx(
         ((1 - 0.2 / 0.3) + (1 - (1 / 6) / 0.3)) / 2
     )
     assert failure_rate(Y_TRUE, Y_PRED, threshold=0.18, schema=EYES) == 0.5
@@ -68,7 +68,9 @@ def test_auc_equals_integral_of_ced():
     y_pred = y_true.copy()
     y_pred[:, 0] = 2 * errors  # error on one of two points -> per-image NME = errors
     schema = KeypointSchema("two", ("a", "b"), normalizing_pair=(0, 1))
-    assert auc(y_true, y_pred, threshold=0.08, schema=schema) == pytest.approx(numeric, abs=1e-4)
+    assert ced_auc(y_true, y_pred, threshold=0.08, schema=schema) == pytest.approx(
+        numeric, abs=1e-4
+    )
 
 
 def test_missing_truth_is_skipped_and_identical_input_scores_perfectly():
@@ -80,7 +82,7 @@ def test_missing_truth_is_skipped_and_identical_input_scores_perfectly():
     assert mean_keypoint_error(y_true, y_pred) == pytest.approx(3.0)
     for f in (mean_keypoint_error, keypoint_rmse, keypoint_mae):
         assert f(y_true, y_true) == 0.0
-    assert pck(Y_TRUE, Y_TRUE, schema=EYES) == 1.0 and auc(Y_TRUE, Y_TRUE, schema=EYES) == 1.0
+    assert pck(Y_TRUE, Y_TRUE, schema=EYES) == 1.0 and ced_auc(Y_TRUE, Y_TRUE, schema=EYES) == 1.0
     # the (n, K, 2) layout gives the same numbers
     assert nme(Y_TRUE.reshape(2, 3, 2), Y_PRED.reshape(2, 3, 2), EYES) == nme(Y_TRUE, Y_PRED, EYES)
 
@@ -104,7 +106,7 @@ def test_all_nan_row_is_skipped_by_per_image_metrics():
         (lambda: nme(Y_TRUE, Y_PRED, EYES, normalize="diag"), "normalize must be"),
         (lambda: nme(np.zeros((1, 6)), np.ones((1, 6)), EYES), "not positive"),
         (lambda: pck(Y_TRUE, Y_PRED, alpha=0, schema=EYES), "alpha"),
-        (lambda: auc(Y_TRUE, Y_PRED, threshold=-1, schema=EYES), "threshold"),
+        (lambda: ced_auc(Y_TRUE, Y_PRED, threshold=-1, schema=EYES), "threshold"),
     ],
 )
 def test_bad_input_raises(call, match):

@@ -79,18 +79,18 @@ def test_fused_inference_matches_and_follows_weight_changes():
 
 
 def test_chunked_cpu_inference_equals_one_pass():
-    from sklearn_fkd.estimators import _base
+    from sklearn_fkd.estimators import net
 
     rng = np.random.default_rng(0)
     X = rng.integers(0, 255, (40, 24, 24), dtype=np.uint8)
     y = rng.uniform(0, 23, (40, 10))
     est = FaceKeypointRegressor(channels=(4, 8), max_epochs=1, random_state=0).fit(X, y)
     chunked = est.set_params(batch_size=40).predict(X)  # 40 > 16: runs in chunks
-    saved, _base.CPU_INFERENCE_CHUNK = _base.CPU_INFERENCE_CHUNK, 1000
+    saved, net.CPU_INFERENCE_CHUNK = net.CPU_INFERENCE_CHUNK, 1000
     try:
         whole = est.predict(X)
     finally:
-        _base.CPU_INFERENCE_CHUNK = saved
+        net.CPU_INFERENCE_CHUNK = saved
     np.testing.assert_allclose(chunked, whole, atol=1e-4)
 
 
@@ -104,16 +104,16 @@ def test_heatmap_predict_decodes_per_chunk_like_one_pass():
     y = rng.uniform(0, 23, (40, 10))
     est = HeatmapKeypointEstimator(depth=2, base_channels=4, max_epochs=1, random_state=0)
     est.fit(X, y).set_params(batch_size=40)
-    from sklearn_fkd.estimators._base import KeypointDataset
+    from sklearn_fkd.estimators.dataset import KeypointDataset
 
     dataset = KeypointDataset(est._check_images(X))
     logits = torch.cat(list(est.forward_iter(dataset)))  # raw maps of the whole batch
-    whole = est._denormalize(est._decode(logits).numpy())
+    whole = est._denormalize(est.decode_outputs(logits).numpy())
     np.testing.assert_allclose(est.predict(X), whole, atol=1e-3)
 
 
 def test_channel_stats_do_not_depend_on_the_chunk():
-    from sklearn_fkd.estimators._base import channel_stats
+    from sklearn_fkd.estimators.dataset import channel_stats
 
     x = torch.randint(0, 256, (50, 3, 7, 9), dtype=torch.uint8)
     flat = x.transpose(0, 1).reshape(3, -1).double() / 255

@@ -17,8 +17,9 @@ from sklearn_fkd import (
     NoseRegressor,
     make_keypoint_pipeline,
 )
+from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import get_scorer, nme
-from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, Standardize, keypoint_boxes
+from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, Standardize
 
 from .conftest import data_folder
 
@@ -130,7 +131,7 @@ def test_boxes_reach_face_crop_with_sklearn_metadata_routing(faces):
         pipe.predict(X[30:40], weights=boxes)
 
 
-def test_plain_transformers_are_intensity_only_and_nose_uses_diagonal(imm):
+def test_plain_transformers_are_intensity_only_and_the_nose_nme_rule(imm):
     X, y = imm.images[:30], imm.keypoints[:30]
     invert = FunctionTransformer(lambda images: 255 - images)
     pipe = KeypointPipeline(
@@ -142,10 +143,16 @@ def test_plain_transformers_are_intensity_only_and_nose_uses_diagonal(imm):
     assert pred.shape == (30, 2)
     # the nose in 640x480 pixels, not in the 40x30 frame the network saw
     assert pred[:, 0].mean() > 100
-    diagonal = np.hypot(480, 640)
-    nose = pipe.named_steps.nose._prepare_targets(y)
-    expected = -np.mean(np.linalg.norm(pred - nose, axis=1) / diagonal)
+    # one NME rule for the nose: the eye distance of the full annotation it came from...
+    nose = pipe.named_steps.nose.prepare_targets(y)
+    pts = y.reshape(30, 58, 2)
+    eyes = np.linalg.norm(pts[:, 13] - pts[:, 21], axis=1)  # IMM58's outer eye corners
+    expected = -np.mean(np.linalg.norm(pred - nose, axis=1) / eyes)
     assert pipe.score(X, y) == pytest.approx(expected)
+    # ...and the image diagonal when the annotation is the nose alone
+    diagonal = np.hypot(480, 640)
+    expected = -np.mean(np.linalg.norm(pred - nose, axis=1) / diagonal)
+    assert pipe.score(X, nose) == pytest.approx(expected)
 
 
 def test_pipeline_validation(faces):

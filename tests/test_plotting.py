@@ -7,7 +7,7 @@ import pytest
 from skorch.dataset import ValidSplit
 
 from sklearn_fkd import IBUG68, IMM58, FaceKeypointRegressor, HeatmapKeypointEstimator
-from sklearn_fkd.metrics import auc, per_image_nme
+from sklearn_fkd.metrics import ced_auc, per_image_nme
 from sklearn_fkd.plotting import (
     first_conv_weights,
     plot_best_worst,
@@ -98,7 +98,7 @@ def test_ced_curves_and_their_auc(rng):
     ax = plot_ced(errors, max_error=0.08)
     a, b = ax.lines
     assert np.all(np.diff(a.get_ydata()) >= 0) and a.get_ydata()[-1] >= b.get_ydata()[-1]
-    expected = auc(truth, good, threshold=0.08, normalize="bbox")
+    expected = ced_auc(truth, good, threshold=0.08, normalize="bbox")
     assert f"AUC {expected:.3f}" in ax.get_legend().get_texts()[0].get_text()
     with pytest.raises(ValueError, match="at least one"):
         plot_ced({})

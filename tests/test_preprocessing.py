@@ -9,15 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from sklearn_fkd.preprocessing import (
-    FaceCrop,
-    Grayscale,
-    PointMap,
-    Resize,
-    Standardize,
-    check_images,
-    keypoint_boxes,
-)
+from sklearn_fkd.geometry import PointMap, keypoint_boxes
+from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, Standardize
+from sklearn_fkd.utils import check_images
 
 sizes = st.integers(min_value=1, max_value=400)
 

@@ -16,9 +16,6 @@ from PIL import Image, UnidentifiedImageError
 DATA_ENV_VAR = "SKLEARN_FKD_DATA"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff")
 
-# <repo>/sklearn_fkd/datasets/_base.py -> <repo>/../shared/data
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     """The folder that holds the data sets (one setting for the whole library).
@@ -27,9 +24,7 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
 
     1. ``data_home`` when given;
     2. the environment variable ``SKLEARN_FKD_DATA``;
-    3. ``../shared/data`` beside the source checkout (or beside the current working
-       directory) when that folder exists;
-    4. ``~/sklearn_fkd_data``.
+    3. ``~/sklearn_fkd_data``.
 
     The folder is not created and need not exist; loaders raise a clear
     :class:`FileNotFoundError` that names it when a data set is missing.
@@ -47,10 +42,6 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     env = os.environ.get(DATA_ENV_VAR)
     if env:
         return Path(env).expanduser()
-    for base in (_REPO_ROOT, Path.cwd()):
-        candidate = base.parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
     return Path("~/sklearn_fkd_data").expanduser()
 
 
@@ -131,6 +122,23 @@ def find_image(stem_path: Path) -> Path:
         f"no image found for annotation {stem_path}: looked for {stem_path.stem} with "
         f"suffixes {', '.join(IMAGE_SUFFIXES)}"
     )
+
+
+def listed_image_paths(folder: Path, names: list[str], listed_in) -> list[Path]:
+    """The paths of the images a keypoint CSV names, all of which must exist.
+
+    Raises
+    ------
+    FileNotFoundError
+        Counting the missing images, naming the first and the CSV (``listed_in``).
+    """
+    paths = [folder / n for n in names]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} images listed in {listed_in} are missing, e.g. {missing[0]}"
+        )
+    return paths
 
 
 def numeric_columns(frame: pd.DataFrame, path) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._imaging import stack_if_uniform
+from ..imaging import stack_if_uniform
 from ..keypoints import infer_schema
 from ._base import dataset_folder, find_image, read_images
 
@@ -23,6 +23,10 @@ IBUG_CITATION = (
 HELEN_CITATION = (
     "V. Le, J. Brandt, Z. Lin, L. Bourdev and T. S. Huang, Interactive Facial Feature "
     "Localization, ECCV 2012."
+)
+LFPW_CITATION = (
+    "P. N. Belhumeur, D. W. Jacobs, D. J. Kriegman and N. Kumar, Localizing parts of "
+    "faces using a consensus of exemplars, CVPR 2011."
 )
 AFW_CITATION = (
     "X. Zhu and D. Ramanan, Face detection, pose estimation, and landmark localization "
@@ -143,20 +147,25 @@ def load_ibug(
 
 
 def load_helen_afw(subset: str = "helen", data_home=None, as_gray: bool = False) -> Bunch:
-    """Load the 300-W HELEN (870 training crops) or AFW (337 crops) 68-point faces.
+    """Load the 300-W HELEN (870 training crops), LFPW (805 training crops) or AFW (337
+    crops) 68-point faces.
 
     Face crops (points' box plus 30 % margin, longer side at most 384 px) from
     ``helen_afw_68pt/`` in the data home. See :func:`load_ibug` for the fields.
 
     Parameters
     ----------
-    subset : {"helen", "afw"}
+    subset : {"helen", "lfpw", "afw"}
     data_home : str or path-like, optional
     as_gray : bool, default=False
     """
-    folders = {"helen": ("helen_trainset", HELEN_CITATION), "afw": ("afw", AFW_CITATION)}
+    folders = {
+        "helen": ("helen_trainset", HELEN_CITATION),
+        "lfpw": ("lfpw_trainset", LFPW_CITATION),
+        "afw": ("afw", AFW_CITATION),
+    }
     if subset not in folders:
-        raise ValueError(f"subset must be 'helen' or 'afw', got {subset!r}")
+        raise ValueError(f"subset must be 'helen', 'lfpw' or 'afw', got {subset!r}")
     sub, cite = folders[subset]
     root = dataset_folder("helen_afw_68pt", data_home)
     descr = (

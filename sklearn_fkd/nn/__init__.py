@@ -1,12 +1,14 @@
 """Pure PyTorch building blocks (no scikit-learn here): networks, heatmaps, losses."""
 
 from .cnn import KeypointCNN
+from .fpn import HeatmapFPN
 from .heatmaps import decode_heatmaps, gaussian_heatmaps, soft_argmax
 from .losses import HeatmapLoss, MaskedKeypointLoss
 from .resnet import ResNet18Keypoints
 from .unet import UNet
 
 __all__ = [
+    "HeatmapFPN",
     "HeatmapLoss",
     "KeypointCNN",
     "MaskedKeypointLoss",

@@ -21,7 +21,7 @@ def fused_for_inference(module: nn.Module) -> nn.Module:
     """An eval-mode copy of ``module`` in which every ``Conv2d`` directly followed by a
     ``BatchNorm2d`` inside an ``nn.Sequential`` is replaced by one equivalent convolution.
 
-    Saves the BatchNorm pass (about 10 % of CPU inference for the small CNN). The copy
+    Saves the BatchNorm pass at inference. The copy
     is cached per module and rebuilt when the module's weights change. The original
     module is not modified.
     """

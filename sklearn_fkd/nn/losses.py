@@ -62,9 +62,9 @@ class HeatmapLoss(nn.Module):
     Gaussian of standard deviation ``sigma`` (heatmap pixels) at the target.
 
     A plain mean squared error against unnormalised Gaussians, the textbook heatmap
-    loss, collapses to near-zero maps when the foreground is under 1 % of the pixels
-    (measured: peaks of 0.05 instead of 1 and NME 0.57 on YouTube Faces); DSNT trains
-    from the first epoch.
+    loss, collapses to near-zero maps when the foreground is a small share of the
+    pixels (the measurement is in the documentation's estimators page); DSNT trains from
+    the first epoch.
 
     Parameters
     ----------

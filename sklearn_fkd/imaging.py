@@ -1,8 +1,9 @@
-"""Small image helpers with the library's pixel-centre convention.
+"""Image helpers: resizing, grey conversion, stacking, diagonals.
 
-Pixel centres sit at integer coordinates, so resizing an image of width ``W`` to ``W'``
-maps ``x`` to ``(x + 0.5) * W' / W - 0.5`` (the image's outer edges, at -0.5 and
-``W - 0.5``, map onto each other).
+Pixel centres sit at integer coordinates (the library's convention), so resizing an
+image of width ``W`` to ``W'`` maps ``x`` to ``(x + 0.5) * W' / W - 0.5``: the image's
+outer edges, at -0.5 and ``W - 0.5``, map onto each other
+(:func:`sklearn_fkd.geometry.resize_map`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 
 import numpy as np
 from PIL import Image
+
+__all__ = ["image_diagonals", "resize_image", "stack_if_uniform", "to_gray"]
 
 
 def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -36,19 +39,6 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         axis=-1,
     )
     return out[..., 0] if img.ndim == 2 else out
-
-
-def scale_keypoints(y: np.ndarray, sx, sy) -> np.ndarray:
-    """Map flat ``(n, 2K)`` keypoints through a resize by factors ``sx``, ``sy``.
-
-    ``sx``/``sy`` are scalars or arrays of shape (n,), ``new_size / old_size``.
-    """
-    out = np.array(y, dtype=np.float64, copy=True)
-    sx = np.asarray(sx, dtype=np.float64).reshape(-1, 1)
-    sy = np.asarray(sy, dtype=np.float64).reshape(-1, 1)
-    out[:, 0::2] = (out[:, 0::2] + 0.5) * sx - 0.5
-    out[:, 1::2] = (out[:, 1::2] + 0.5) * sy - 0.5
-    return out
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -1,17 +1,22 @@
-"""What the three estimators share: validation, tensors, target normalisation, the
-masked loss, a batched in-memory iterator, augmentation, devices and seeding.
+"""The base of the three estimators, :class:`KeypointNet`: a skorch ``NeuralNet`` that
+speaks images and pixel keypoints.
 
 Coordinates inside the network are normalised to ``[-1, 1]`` over the image extent
 (``u = (2x + 1) / W - 1``), the ``align_corners=False`` convention of ``affine_grid``,
 so augmentation moves pixels and targets with one matrix, exactly.
+
+Subclasses implement the hooks :meth:`KeypointNet.build_module` (the network) and may
+override :meth:`KeypointNet.prepare_targets` (which points of ``y`` the model
+predicts), :meth:`KeypointNet.decode_outputs` (network outputs to coordinates),
+``initialize_criterion`` (the loss) and ``_check_params`` (their own parameters).
 """
 
 from __future__ import annotations
 
-import contextvars
-import math
+import functools
 import warnings
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,19 +28,98 @@ from skorch.callbacks import LRScheduler
 from skorch.utils import to_numpy
 
 from ..augment import Augment
-from ..keypoints import KeypointSchema, check_keypoints, infer_schema
+from ..keypoints import KeypointSchema, check_keypoints, infer_schema, to_points
 from ..metrics import KeypointScorer, nme
 from ..nn.fusion import fused_for_inference
+from ..nn.heatmaps import normalized_to_pixels, pixels_to_normalized
 from ..nn.losses import LOSS_KINDS, MaskedKeypointLoss
+from ..utils.validation import check_consistent_length, check_in, check_number
+from .dataset import BatchIterator, KeypointDataset, channel_stats, images_to_tensor
 
-__all__ = ["BatchIterator", "KeypointDataset", "KeypointNet", "images_to_tensor", "resolve_device"]
+__all__ = ["SHARED_PARAMETERS_DOC", "KeypointNet", "resolve_device"]
 
 
 CPU_INFERENCE_CHUNK = 16
+PRECISIONS = ("auto", "bfloat16", "float32")
 
-#: set by ``predict``: the network's raw outputs (for the heatmap model, 68 maps per
-#: face) are decoded to coordinates chunk by chunk, so they never exist for a whole batch
-_DECODING: contextvars.ContextVar[bool] = contextvars.ContextVar("decoding", default=False)
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (Intel AMX or AVX512-BF16; Linux)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+#: the parameters every estimator shares, appended to each one's numpydoc docstring
+SHARED_PARAMETERS_DOC = """
+    augment : "auto", Augment or None, default="auto"
+        Train-time augmentation, applied to training batches only, freshly each epoch.
+        ``"auto"``: a mild :class:`sklearn_fkd.augment.Augment` with its defaults
+        (rotation 10 degrees, shift and zoom 5 %, flips with left/right swap, brightness
+        and contrast 10 %), built at fit as ``augment_``; ``None``: none; an ``Augment``:
+        that one, whose parameters are then tunable as ``augment__rotation`` etc. Flips
+        need the schema's ``flip_pairs``: a schema without them is not flipped.
+    lr : float, default=1e-3
+        Learning rate of the optimizer (AdamW).
+    max_epochs : int
+        Number of epochs (>= 1).
+    batch_size : int, default=8
+        Training and inference batch size (>= 1, or -1 for all samples in one batch).
+        Small batches (many optimizer steps) suit small data sets such as IMM's 192
+        training faces; raise it on a GPU or with thousands of images.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Its options go through ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
+    lr_schedule : {"cosine", None}, default="cosine"
+        Cosine annealing of the learning rate to 1 % over ``max_epochs``.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when present, else the CPU; or any torch device string.
+        The resolved one is ``device_``.
+    random_state : int or None, default=None
+        Seeds weight initialisation, shuffling and augmentation (reproducible on the
+        same machine); the caller's global torch RNG is left untouched.
+    precision : {"auto", "bfloat16", "float32"}, default="auto"
+        Arithmetic of the forward passes under autocast (the weights stay float32).
+        ``"auto"``: bfloat16 on CUDA, and for training on CPUs with native bfloat16
+        units (Intel AMX or AVX512-BF16, about twice the float32 speed); float32
+        elsewhere. CPU inference always runs in float32.
+    test_flip : bool, default=False
+        Average each prediction with the prediction on the mirrored image (its points
+        swapped back by the schema's ``flip_pairs``): test-time flip augmentation, for
+        twice the inference cost. Needs a schema with ``flip_pairs``.
+    train_split : callable or None, default=None
+        skorch's internal validation split (e.g. ``skorch.dataset.ValidSplit(0.1)``) for
+        ``valid_loss`` in ``history``; None trains on everything.
+    callbacks : list of skorch callbacks, optional
+        E.g. ``EarlyStopping``, ``Checkpoint``; a cosine ``LRScheduler`` is added by
+        ``lr_schedule``.
+    warm_start : bool, default=False
+        Keep training the same network on a new ``fit``.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+    **kwargs
+        Other skorch parameters (``optimizer__*``, ``iterator_train__*``,
+        ``callbacks__*``, ``module__*``).
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+    schema_ : KeypointSchema
+        The schema of the predicted points.
+    n_keypoints_ : int
+    image_size_ : (int, int)
+        ``(H, W)`` of the training images; ``predict`` needs the same.
+    n_channels_ : int
+    input_mean_, input_std_ : ndarray of shape ``(n_channels_,)``
+        Pixel statistics (on the [0, 1] scale) used to standardise inputs.
+    device_ : str
+    augment_ : Augment or None
+        The augmentation in use.
+    history_ : skorch History
+        Per-epoch ``train_loss`` (and ``valid_loss`` with a ``train_split``), durations.
+"""
 
 
 def resolve_device(device) -> str:
@@ -45,181 +129,28 @@ def resolve_device(device) -> str:
     return str(device)
 
 
-def images_to_tensor(X, name: str = "X") -> torch.Tensor:
-    """Validate images and return them as one ``(n, C, H, W)`` tensor (no float copy).
-
-    uint8 images stay uint8 (scaled to [0, 1] batch by batch on the device); other
-    integer images must lie in 0..255 and become uint8; float images are taken as they
-    are (already scaled or standardised) in float32.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, H, W) or (n, H, W, C), or a list of such images
-
-    Returns
-    -------
-    Tensor of shape (n, C, H, W), uint8 or float32 (a view of ``X`` when possible; it
-    is never written to)
-    """
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    if isinstance(X, (list, tuple)):
-        if len(X) == 0:
-            raise ValueError(f"{name} is empty")
-        arrays = [np.asarray(im) for im in X]
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:
-            raise ValueError(
-                f"{name} holds images of different sizes ({len(shapes)} shapes, e.g. "
-                f"{sorted(shapes)[:2]}); put a Resize step (sklearn_fkd.preprocessing) "
-                "before the estimator"
-            )
-        X = np.stack(arrays)
-    arr = np.asarray(X)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must hold numeric pixels, got dtype {arr.dtype}")
-    if arr.dtype == bool or np.iscomplexobj(arr):
-        raise TypeError(f"{name} must hold real-valued pixels, got dtype {arr.dtype}")
-    if arr.ndim not in (3, 4):
-        raise ValueError(f"{name} must have shape (n, H, W) or (n, H, W, C), got {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty")
-    if arr.ndim == 4 and arr.shape[3] not in (1, 2, 3, 4):
-        hint = " (channels first? use (n, H, W, C))" if arr.shape[1] in (1, 3) else ""
-        raise ValueError(f"{name} has {arr.shape[3]} channels in its last axis{hint}")
-    if arr.ndim == 3:
-        arr = arr[..., None]
-    if arr.dtype == np.uint8:
-        out = torch.from_numpy(np.ascontiguousarray(arr))
-    elif np.issubdtype(arr.dtype, np.integer):
-        lo, hi = arr.min(), arr.max()
-        if lo < 0 or hi > 255:
-            raise ValueError(
-                f"integer {name} must lie in 0..255, found {lo}..{hi}; pass floats for "
-                "other ranges"
-            )
-        out = torch.from_numpy(arr.astype(np.uint8))
-    else:
-        out = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
-        if not torch.isfinite(out).all():
-            raise ValueError(f"{name} contains NaN or infinite pixels")
-    return out.permute(0, 3, 1, 2)
-
-
-def channel_stats(Xt: torch.Tensor, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and (unbiased) standard deviation of ``[0, 1]``-scaled images.
-
-    Accumulated in float64 over chunks of ``chunk`` images, so the memory it needs does
-    not grow with the data set (a float64 copy of 5,000 96x96 faces would be 370 MB).
-
-    Parameters
-    ----------
-    Xt : Tensor of shape (n, C, H, W)
-        uint8 (scaled by 1/255) or float images.
-    chunk : int, default=256
-
-    Returns
-    -------
-    mean, std : ndarray of shape (C,), float64
-    """
-    scale = 255.0 if Xt.dtype == torch.uint8 else 1.0
-    c = Xt.shape[1]
-    total = torch.zeros(c, dtype=torch.float64)
-    squares = torch.zeros(c, dtype=torch.float64)
-    for part in Xt.split(chunk):
-        values = part.transpose(0, 1).reshape(c, -1).double() / scale
-        total += values.sum(dim=1)
-        squares += values.square().sum(dim=1)
-    count = Xt.shape[0] * Xt.shape[2] * Xt.shape[3]
-    mean = total / count
-    var = (squares - count * mean.square()).clamp_min(0) / max(count - 1, 1)
-    return mean.numpy(), var.sqrt().numpy()
-
-
-class KeypointDataset(torch.utils.data.Dataset):
-    """In-memory images ``(n, C, H, W)`` and normalised targets ``(n, 2K)`` or None."""
-
-    def __init__(self, X: torch.Tensor, y: torch.Tensor | None = None):
-        self.X = X
-        self.y = y
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-    def __getitem__(self, i):
-        return self.X[i], (self.y[i] if self.y is not None else torch.empty(0))
-
-
-def _tensors_of(dataset) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The tensors behind a KeypointDataset or a ``Subset`` of one (skorch's splits)."""
-    if isinstance(dataset, torch.utils.data.Subset):
-        X, y = _tensors_of(dataset.dataset)
-        idx = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-        return X[idx], (y[idx] if y is not None else None)
-    if isinstance(dataset, KeypointDataset):
-        return dataset.X, dataset.y
-    raise TypeError(f"expected a KeypointDataset, got {type(dataset).__name__}")
-
-
-class BatchIterator:
-    """Yield ``(X_batch, y_batch)`` slices of in-memory tensors.
-
-    Replaces ``torch.utils.data.DataLoader``: no per-item ``__getitem__`` and collation,
-    one index operation per batch. Shuffles with the global torch generator (seeded by
-    the estimator's ``random_state``). A trailing batch of one sample is dropped while
-    training (BatchNorm needs two); it is a different sample every epoch.
-
-    ``shard=(i, k)`` yields only process ``i``'s share of ``k`` equal, disjoint shares
-    of the (identically shuffled) samples, for data-parallel training in ``k``
-    processes.
-    """
-
-    def __init__(
-        self,
-        dataset,
-        batch_size: int = 32,
-        shuffle: bool = False,
-        drop_singleton: bool = False,
-        shard: tuple[int, int] | None = None,
-    ):
-        self.X, self.y = _tensors_of(dataset)
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_singleton = drop_singleton
-        self.shard = shard
-
-    def _n_samples(self) -> int:
-        """Samples this iterator yields: all, or an equal share of them per shard (the
-        remainder is left out, a different one each shuffled epoch)."""
-        n = len(self.X)
-        return n if self.shard is None else n // self.shard[1]
-
-    def __len__(self) -> int:
-        n = self._n_samples()
-        n_batches = math.ceil(n / self.batch_size)
-        if self.drop_singleton and n % self.batch_size == 1 and n_batches > 1:
-            n_batches -= 1
-        return n_batches
-
-    def __iter__(self):
-        order = torch.randperm(len(self.X)) if self.shuffle else None
-        n = self._n_samples()
-        if self.shard is not None:  # process i of k: every k-th sample from i
-            index, count = self.shard
-            everything = order if order is not None else torch.arange(len(self.X))
-            order = everything[index::count][:n]
-        for b in range(len(self)):
-            sl = slice(b * self.batch_size, min(n, (b + 1) * self.batch_size))
-            idx = order[sl] if order is not None else sl
-            yield self.X[idx], (self.y[idx] if self.y is not None else None)
+def check_device(device) -> None:
+    """A clear ValueError for a device string torch does not know or cannot use here."""
+    if device in (None, "auto"):
+        return
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or another torch device string, got {device!r}"
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but no CUDA GPU is visible; use 'auto' or 'cpu'")
 
 
 class KeypointNet(NeuralNet):
     """Base of the keypoint estimators: a skorch ``NeuralNet`` that speaks images and
-    pixel keypoints. Subclasses define ``_build_module`` and may override the loss,
-    ``_decode`` and ``_prepare_targets``.
+    pixel keypoints.
 
-    Parameters shared by all estimators are documented on the subclasses.
+    Subclasses implement :meth:`build_module` and may override
+    :meth:`prepare_targets`, :meth:`decode_outputs`, ``initialize_criterion`` and
+    ``_check_params`` (calling ``super()``). Parameters shared by all estimators are
+    documented on the subclasses.
     """
 
     def __init__(
@@ -235,6 +166,8 @@ class KeypointNet(NeuralNet):
         lr_schedule: str | None = "cosine",
         device: str = "auto",
         random_state: int | None = None,
+        precision: str = "auto",
+        test_flip: bool = False,
         train_split=None,
         callbacks=None,
         warm_start: bool = False,
@@ -242,7 +175,7 @@ class KeypointNet(NeuralNet):
         **kwargs,
     ):
         super().__init__(
-            module=torch.nn.Identity,  # replaced by _build_module at initialize()
+            module=torch.nn.Identity,  # replaced by build_module at initialize()
             criterion=MaskedKeypointLoss,
             optimizer=optimizer,
             lr=lr,
@@ -263,6 +196,8 @@ class KeypointNet(NeuralNet):
         self.loss = loss
         self.lr_schedule = lr_schedule
         self.random_state = random_state
+        self.precision = precision
+        self.test_flip = test_flip
 
     # -- construction ----------------------------------------------------------------
 
@@ -308,25 +243,38 @@ class KeypointNet(NeuralNet):
                 if torch.is_tensor(value) and key != "step":
                     state[key] = value.to(device)
 
-    def _build_module(self, n_keypoints: int, in_channels: int, **kwargs) -> torch.nn.Module:
-        """The network for ``n_keypoints`` points; ``kwargs`` are ``module__*`` params."""
-        raise NotImplementedError
+    def build_module(self, n_keypoints: int, in_channels: int, **kwargs) -> torch.nn.Module:
+        """Override this to return the network for ``n_keypoints`` points.
+
+        Parameters
+        ----------
+        n_keypoints : int
+            ``K``, the points the model predicts.
+        in_channels : int
+            Channels of the training images.
+        **kwargs
+            The ``module__*`` parameters.
+
+        Returns
+        -------
+        torch.nn.Module
+            Maps ``(B, in_channels, H, W)`` standardised images to outputs that
+            :meth:`decode_outputs` turns into ``(B, 2K)`` normalised coordinates.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement build_module")
 
     def initialize_module(self):
         """Build the network for the fitted point count and channels."""
         # set here too: AccelerateMixin.initialize replaces ours
         self.device_ = self._resolved_device()
         kwargs = self.get_params_for("module")
-        module = self._build_module(self.n_keypoints_, self.n_channels_, **kwargs)
-        # channels-last: faster convolutions on CUDA and with oneDNN on the CPU (measured
-        # +9 to +40 % for the three networks on two cores)
+        module = self.build_module(self.n_keypoints_, self.n_channels_, **kwargs)
+        # channels-last: faster convolutions on CUDA and with oneDNN on the CPU
         self.module_ = module.to(self.device_).to(memory_format=torch.channels_last)
         return self
 
     def initialize_criterion(self):
         """The masked coordinate loss chosen by ``loss``."""
-        if self.loss not in LOSS_KINDS:
-            raise ValueError(f"loss must be one of {LOSS_KINDS}, got {self.loss!r}")
         self.criterion_ = MaskedKeypointLoss(self.loss).to(self.device_)
         return self
 
@@ -384,16 +332,41 @@ class KeypointNet(NeuralNet):
             super().load_params(*args, **kwargs)
         return self
 
+    # -- parameters ------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        """Check the parameters (once, at fit, as scikit-learn asks) and resolve
+        ``augment`` into ``augment_``. Subclasses extend it for their own."""
+        check_number(self.lr, "lr", low=0, low_inclusive=False)
+        check_number(self.max_epochs, "max_epochs", integer=True, low=1)
+        check_number(self.batch_size, "batch_size", integer=True, low=1, allowed=(-1,))
+        check_in(self.loss, "loss", LOSS_KINDS)
+        check_in(self.lr_schedule, "lr_schedule", ("cosine", None))
+        check_in(self.precision, "precision", PRECISIONS)
+        check_in(self.test_flip, "test_flip", (False, True))
+        if self._accelerator() is None:
+            check_device(self.device)
+        if self.schema is not None and not isinstance(self.schema, KeypointSchema):
+            raise TypeError(
+                f"schema must be a KeypointSchema or None, got {type(self.schema).__name__}"
+            )
+        if isinstance(self.augment, str) and self.augment == "auto":
+            self.augment_ = Augment()
+        elif self.augment is None or isinstance(self.augment, Augment):
+            self.augment_ = None if self.augment is None else clone(self.augment)
+        else:
+            raise TypeError(
+                "augment must be 'auto', None or a sklearn_fkd.augment.Augment, got "
+                f"{self.augment!r}"
+            )
+        if self.augment_ is not None:
+            self.augment_.validate()
+
     # -- data ------------------------------------------------------------------------
 
     def _schema_of_y(self, n_points: int) -> KeypointSchema:
         """The ``schema`` parameter, or the one inferred from ``y``'s point count."""
-        schema = self.schema if self.schema is not None else infer_schema(n_points)
-        if not isinstance(schema, KeypointSchema):
-            raise TypeError(
-                f"schema must be a KeypointSchema or None, got {type(schema).__name__}"
-            )
-        return schema
+        return self.schema if self.schema is not None else infer_schema(n_points)
 
     def _target_schema(self, y_flat: np.ndarray) -> KeypointSchema:
         """The schema of the points the model predicts."""
@@ -403,23 +376,36 @@ class KeypointNet(NeuralNet):
             raise ValueError(f"schema {schema.name!r} has {schema.n_points} points, y has {k}")
         return schema
 
-    def _prepare_targets(self, y) -> np.ndarray:
-        """Validated flat keypoints of the points this model predicts (a copy)."""
+    def prepare_targets(self, y) -> np.ndarray:
+        """Override this to select the points the model predicts from a caller's ``y``.
+
+        The scorers call it too, so a model is scored on the points it predicts (a
+        :class:`~sklearn_fkd.NoseRegressor` given full IMM shapes takes their nose tips).
+
+        Parameters
+        ----------
+        y : array-like of shape (n, 2K) or (n, K, 2)
+
+        Returns
+        -------
+        ndarray of shape (n, 2K'), float64
+            Validated flat keypoints (a new array).
+        """
         return check_keypoints(y)
 
     def _normalize(self, y: np.ndarray) -> np.ndarray:
-        h, w = self.image_size_
-        out = y.copy()
-        out[:, 0::2] = (2 * out[:, 0::2] + 1) / w - 1
-        out[:, 1::2] = (2 * out[:, 1::2] + 1) / h - 1
-        return out
+        """Pixels of the training frame -> ``[-1, 1]`` (flat ``(n, 2K)``, float64)."""
+        points = pixels_to_normalized(torch.from_numpy(to_points(y)), self.image_size_)
+        return points.reshape(len(y), -1).numpy()
 
     def _denormalize(self, u: np.ndarray) -> np.ndarray:
-        h, w = self.image_size_
-        out = np.array(u, dtype=np.float64)  # one copy
-        out[:, 0::2] = ((out[:, 0::2] + 1) * w - 1) / 2
-        out[:, 1::2] = ((out[:, 1::2] + 1) * h - 1) / 2
-        return out
+        """``[-1, 1]`` -> pixels of the training frame (flat ``(n, 2K)``, float64)."""
+        u = torch.from_numpy(np.asarray(u, dtype=np.float64))
+        return (
+            normalized_to_pixels(u.view(len(u), -1, 2), self.image_size_)
+            .reshape(len(u), -1)
+            .numpy()
+        )
 
     def _check_images(self, X) -> torch.Tensor:
         """Validated images of the fitted size and channel count, as a tensor."""
@@ -437,9 +423,8 @@ class KeypointNet(NeuralNet):
     def _training_data(self, X, y, reset: bool) -> KeypointDataset:
         """Validate ``X``, ``y`` and build the in-memory dataset (fitted stats on reset)."""
         Xt = images_to_tensor(X)
-        y_flat = self._prepare_targets(y)
-        if len(y_flat) != len(Xt):
-            raise ValueError(f"X has {len(Xt)} images but y has {len(y_flat)} rows")
+        y_flat = self.prepare_targets(y)
+        check_consistent_length(X=Xt, y=y_flat)
         if reset:
             self.schema_ = self._target_schema(y_flat)
             self.n_keypoints_ = self.schema_.n_points
@@ -520,7 +505,7 @@ class KeypointNet(NeuralNet):
         -------
         self
         """
-        self._validate_fit_params()
+        self._check_params()
         if isinstance(X, KeypointDataset):
             return super().fit(X, None, **fit_params)
         reset = not (self.warm_start and getattr(self, "initialized_", False))
@@ -532,7 +517,7 @@ class KeypointNet(NeuralNet):
         Keeps the module, the optimizer state and the history; the first call
         initialises like :meth:`fit`.
         """
-        self._validate_fit_params()
+        self._check_params()
         if isinstance(X, KeypointDataset):
             return super().partial_fit(X, None, **fit_params)
         first = not getattr(self, "initialized_", False)
@@ -543,56 +528,81 @@ class KeypointNet(NeuralNet):
         under ``random_state`` when ``seed``."""
         with self._seeded() if seed else nullcontext():
             dataset = self._training_data(X, y, reset=reset)
+            if self.test_flip and self.schema_.flip_pairs is None:
+                raise ValueError(
+                    f"test_flip=True needs to know how points mirror: schema "
+                    f"{self.schema_.name!r} has no flip_pairs"
+                )
             if reset:
                 self.initialize()
+            self._warn_if_not_flipped()
             return super().partial_fit(dataset, None, **fit_params)
 
-    def _validate_fit_params(self):
-        """Check the estimator's own parameters (at fit, as scikit-learn asks) and
-        resolve ``augment`` into ``augment_``."""
-        if self.lr_schedule not in ("cosine", None):
-            raise ValueError(f"lr_schedule must be 'cosine' or None, got {self.lr_schedule!r}")
-        if isinstance(self.augment, str) and self.augment == "auto":
-            self.augment_ = Augment()
-        elif self.augment is None or isinstance(self.augment, Augment):
-            self.augment_ = None if self.augment is None else clone(self.augment)
-        else:
-            raise TypeError(
-                "augment must be 'auto', None or a sklearn_fkd.augment.Augment, got "
-                f"{self.augment!r}"
-            )
-        if self.augment_ is not None:
-            self.augment_.validate()
+    def _flip_permutation(self) -> np.ndarray | None:
+        """The schema's flip permutation, or None when it does not say how points mirror."""
+        return None if self.schema_.flip_pairs is None else self.schema_.flip_permutation
 
-    def _flip_permutation(self):
-        """The schema's flip permutation, or None when left/right are unknown."""
-        generic = self.schema_.name.startswith("generic") and self.schema_.n_points > 1
-        return None if generic else self.schema_.flip_permutation
+    def _warn_if_not_flipped(self) -> None:
+        if self.augment_ is not None and self.augment_.flip and self._flip_permutation() is None:
+            warnings.warn(
+                f"schema {self.schema_.name!r} does not say how its points mirror, so the "
+                "augmentation does not flip images; give the schema flip_pairs (or "
+                "flip_pairs=() when every point is its own mirror image) to train on flips",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _to_device_input(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device_, non_blocking=True)
         return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardise a [0, 1]-scaled batch on the device and run the module.
+    def _forward(self, x: torch.Tensor, decode: bool = False) -> torch.Tensor:
+        """Standardise a [0, 1]-scaled batch on the device and run the module; with
+        ``decode``, return the coordinates (:meth:`decode_outputs`) instead of the raw
+        outputs.
 
         At inference BatchNorm is folded into the convolutions
         (:func:`~sklearn_fkd.nn.fusion.fused_for_inference`), and on the CPU the batch runs
         in chunks of ``CPU_INFERENCE_CHUNK`` images whose activations stay in cache
-        (eval-mode layers treat samples independently, so the result is the same): about
-        2x the throughput of one 256-image pass on two cores.
+        (eval-mode layers treat samples independently, so the result is the same), each
+        decoded as it leaves the network: the raw outputs (68 heatmaps per face for the
+        heatmap model) never exist for a whole batch.
         """
         mean = torch.as_tensor(self.input_mean_, device=x.device).view(1, -1, 1, 1)
         std = torch.as_tensor(self.input_std_, device=x.device).view(1, -1, 1, 1)
         x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
         module = self.module_ if self.module_.training else fused_for_inference(self.module_)
-        decode = self._decode if _DECODING.get() else (lambda out: out)
-        if x.is_cuda:
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                return decode(module(x).float())
-        if module.training or len(x) <= CPU_INFERENCE_CHUNK:
-            return decode(module(x))
-        return torch.cat([decode(module(part)) for part in x.split(CPU_INFERENCE_CHUNK)])
+
+        def run(part: torch.Tensor) -> torch.Tensor:
+            out = module(part).float()
+            if not decode:
+                return out
+            coords = self.decode_outputs(out)
+            if self.test_flip:
+                mirrored = self.decode_outputs(module(part.flip(-1)).float())
+                coords = (coords + self._unmirror(mirrored)) / 2
+            return coords
+
+        dtype = self._autocast_dtype(x.device.type, training=module.training)
+        with torch.autocast(x.device.type, dtype=dtype or torch.bfloat16, enabled=bool(dtype)):
+            if x.is_cuda or module.training or len(x) <= CPU_INFERENCE_CHUNK:
+                return run(x)
+            return torch.cat([run(part) for part in x.split(CPU_INFERENCE_CHUNK)])
+
+    def _autocast_dtype(self, device_type: str, training: bool):
+        """bfloat16 where ``precision`` asks for it (see its documentation), else None."""
+        if self.precision == "float32" or (device_type == "cpu" and not training):
+            return None
+        if self.precision == "bfloat16" or device_type == "cuda":
+            return torch.bfloat16
+        return torch.bfloat16 if cpu_has_native_bfloat16() else None
+
+    def _unmirror(self, coords: torch.Tensor) -> torch.Tensor:
+        """Coordinates ``(B, 2K)`` predicted on mirrored images -> the originals' (x
+        negated, left/right points swapped back)."""
+        perm = torch.as_tensor(self.schema_.flip_permutation, device=coords.device)
+        points = coords.view(len(coords), -1, 2)[:, perm] * coords.new_tensor([-1.0, 1.0])
+        return points.reshape(len(coords), -1)
 
     def infer(self, x, **fit_params):
         return self._forward(self._to_device_input(x))
@@ -620,9 +630,35 @@ class KeypointNet(NeuralNet):
 
     # -- prediction ------------------------------------------------------------------
 
-    def _decode(self, outputs: torch.Tensor) -> torch.Tensor:
-        """Network outputs of a batch -> normalised coordinates ``(B, 2K)``."""
+    def decode_outputs(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Override this to turn the network's outputs into coordinates.
+
+        Parameters
+        ----------
+        outputs : Tensor
+            What the module returns for a batch of ``B`` images.
+
+        Returns
+        -------
+        Tensor of shape (B, 2K)
+            ``[-1, 1]`` coordinates (``align_corners=False``). The default returns the
+            outputs as they are (networks that regress coordinates).
+        """
         return outputs
+
+    def _outputs(self, X, *, decode: bool):
+        """Yield the network's outputs on ``X``, batch by batch, in evaluation mode
+        (decoded to coordinates when ``decode``; on the CPU)."""
+        check_is_fitted(self, "module_")
+        dataset = KeypointDataset(self._check_images(X))
+        accelerator = self._accelerator()
+        self._set_training(False)
+        with torch.no_grad():
+            for Xi, _ in self.get_iterator(dataset, training=False):
+                out = self._forward(self._to_device_input(Xi), decode=decode)
+                if accelerator is not None:
+                    out = accelerator.gather_for_metrics(out)
+                yield out.cpu()
 
     def predict(self, X) -> np.ndarray:
         """Keypoints of each image, in pixels of ``X``.
@@ -638,16 +674,7 @@ class KeypointNet(NeuralNet):
         -------
         ndarray of shape (n, 2K), float64
         """
-        check_is_fitted(self, "module_")
-        dataset = KeypointDataset(self._check_images(X))
-        token = _DECODING.set(True)  # decode each chunk as it leaves the network
-        try:
-            parts = [
-                to_numpy(out)
-                for out in self.forward_iter(dataset, training=False, device=self.device_)
-            ]
-        finally:
-            _DECODING.reset(token)
+        parts = [to_numpy(out) for out in self._outputs(X, decode=True)]
         return self._denormalize(np.concatenate(parts, axis=0))
 
     @available_if(lambda self: False)
@@ -658,8 +685,8 @@ class KeypointNet(NeuralNet):
         """Negative NME of the predictions (greater is better).
 
         Normalised by the schema's pair (outer eye corners for 68 and 58 points, eye
-        centres for Kaggle's 15); a schema without a pair (the nose, generic schemas)
-        is normalised by the image diagonal ``sqrt(H^2 + W^2)``.
+        centres for Kaggle's 15); for a schema without a pair (the nose) see
+        :class:`~sklearn_fkd.metrics.KeypointScorer`.
         """
         if sample_weight is not None:
             raise ValueError("score does not support sample_weight")

@@ -1,4 +1,5 @@
-"""Issue #8: interruption, checkpoints, determinism across processes, untouched inputs."""
+"""Training robustness: interruption, checkpoints, determinism across processes, untouched
+inputs, schema checks."""
 
 import subprocess
 import sys

@@ -1,0 +1,168 @@
+"""Where pixels go: per-sample point maps, keypoint boxes and crop windows.
+
+The geometric steps of :mod:`sklearn_fkd.preprocessing` move each sample's pixels by an
+axis-aligned affine map of pixel coordinates, ``x' = a x + b`` and ``y' = c y + d``,
+held for a whole batch in a :class:`PointMap`. The maps are exact under the library's
+pixel-centre convention (pixel centres at integers): a resize by ``s`` is
+``x' = (x + 0.5) s - 0.5`` (:func:`resize_map`), a crop at column ``x0`` is
+``x' = x - x0``; maps compose and invert in closed form.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .keypoints import check_keypoints, to_points
+from .utils.validation import check_consistent_length
+
+__all__ = ["PointMap", "crop_windows", "image_shapes", "keypoint_boxes", "resize_map"]
+
+
+def image_shapes(images) -> np.ndarray:
+    """``(n, 2)`` int array of each image's ``(H, W)``."""
+    return np.array([np.shape(im)[:2] for im in images], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class PointMap:
+    """Per-sample axis-aligned affine maps of pixel coordinates: ``p' = scale * p + offset``.
+
+    Parameters
+    ----------
+    scale : ndarray of shape (n, 2)
+        ``(sx, sy)`` of each sample, positive.
+    offset : ndarray of shape (n, 2)
+        ``(bx, by)`` of each sample.
+    out_shapes : ndarray of shape (n, 2)
+        ``(H', W')`` of each output image.
+    """
+
+    scale: np.ndarray
+    offset: np.ndarray
+    out_shapes: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.scale)
+        for field in ("scale", "offset", "out_shapes"):
+            value = np.asarray(getattr(self, field))
+            if value.shape != (n, 2):
+                raise ValueError(f"PointMap.{field} must have shape ({n}, 2), got {value.shape}")
+        if not (np.asarray(self.scale) > 0).all():
+            raise ValueError("PointMap.scale must be positive")
+
+    def __len__(self) -> int:
+        return len(self.scale)
+
+    def _apply(self, y, scale, offset) -> np.ndarray:
+        points = to_points(check_keypoints(y, name="y"))
+        check_consistent_length(y=points, point_map=self)
+        moved = points * scale[:, None, :] + offset[:, None, :]
+        return moved.reshape(len(points), -1)
+
+    def forward(self, y) -> np.ndarray:
+        """Points of the input images -> points of the output images.
+
+        Parameters
+        ----------
+        y : array-like of shape (n, 2K) or (n, K, 2)
+
+        Returns
+        -------
+        ndarray of shape (n, 2K), float64 (a new array; NaN stays NaN)
+        """
+        return self._apply(y, np.asarray(self.scale), np.asarray(self.offset))
+
+    def inverse(self, y) -> np.ndarray:
+        """Points of the output images -> points of the input images (see :meth:`forward`)."""
+        scale = 1.0 / np.asarray(self.scale, dtype=np.float64)
+        return self._apply(y, scale, -np.asarray(self.offset) * scale)
+
+    def then(self, other: PointMap) -> PointMap:
+        """The map that applies ``self`` and then ``other``."""
+        check_consistent_length(first_map=self, second_map=other)
+        return PointMap(
+            scale=np.asarray(self.scale) * other.scale,
+            offset=np.asarray(self.offset) * other.scale + other.offset,
+            out_shapes=np.asarray(other.out_shapes),
+        )
+
+
+def resize_map(shapes, out_shape: tuple[int, int]) -> PointMap:
+    """The map of resizing images of ``shapes`` to ``out_shape``.
+
+    Parameters
+    ----------
+    shapes : array-like of shape (n, 2)
+        ``(H, W)`` of each input image.
+    out_shape : (int, int)
+        ``(H', W')``.
+
+    Returns
+    -------
+    PointMap
+        ``x' = (x + 0.5) W' / W - 0.5`` and likewise for ``y``.
+
+    Examples
+    --------
+    >>> resize_map([[480, 640]], (120, 160)).forward([[639.5, 479.5]])
+    array([[159.5, 119.5]])
+    """
+    shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, 2)
+    out = np.asarray(out_shape, dtype=np.float64)
+    scale = (out / shapes)[:, ::-1]  # (sx, sy)
+    return PointMap(scale, 0.5 * scale - 0.5, np.tile(out.astype(np.int64), (len(shapes), 1)))
+
+
+def keypoint_boxes(y) -> np.ndarray:
+    """Bounding box ``(x0, y0, x1, y1)`` of each row's visible keypoints.
+
+    Parameters
+    ----------
+    y : array-like of shape (n, 2K) or (n, K, 2)
+
+    Returns
+    -------
+    ndarray of shape (n, 4), float64; NaN for rows without a visible point
+    """
+    points = to_points(check_keypoints(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        return np.concatenate([np.nanmin(points, axis=1), np.nanmax(points, axis=1)], axis=1)
+
+
+def crop_windows(faces: np.ndarray, shapes: np.ndarray, margin: float, square: bool) -> np.ndarray:
+    """Integer windows ``(x0, y0, x1, y1)`` (end exclusive) inside each image.
+
+    The face box (continuous pixel coordinates) is grown by ``margin`` of its larger side
+    on each side (and made square if asked); the window is the smallest run of whole
+    pixels of one size per axis, ``ceil(extent) + 1``, whose cells cover it. It is then
+    shifted inside the image and, where still larger, clipped to it. A NaN face takes
+    the whole image.
+
+    Parameters
+    ----------
+    faces : ndarray of shape (n, 4)
+        ``(x0, y0, x1, y1)`` face boxes; NaN rows for none.
+    shapes : ndarray of shape (n, 2)
+        ``(H, W)`` of each image.
+    margin : float
+    square : bool
+
+    Returns
+    -------
+    ndarray of shape (n, 4), int64
+    """
+    image_wh = shapes[:, ::-1].astype(np.float64)
+    size = faces[:, 2:] - faces[:, :2]
+    side = size.max(axis=1, keepdims=True)
+    grown = (np.repeat(side, 2, axis=1) if square else size) + 2 * margin * side
+    low = (faces[:, :2] + faces[:, 2:]) / 2 - grown / 2
+    extent = np.minimum(np.ceil(grown) + 1, image_wh)
+    start = np.clip(np.floor(low + 0.5), 0, image_wh - extent)  # cell of the low edge
+    window = np.concatenate([start, start + extent], axis=1)
+    missing = np.isnan(faces).any(axis=1)
+    window[missing] = np.concatenate([np.zeros_like(image_wh), image_wh], axis=1)[missing]
+    return window.astype(np.int64)

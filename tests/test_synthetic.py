@@ -1,0 +1,128 @@
+"""The core estimators and a pipeline on synthetic faces: no data home needed.
+
+Each synthetic "face" is a dark image with three bright Gaussian blobs (two eyes and a
+nose) at random positions; the keypoints are the blob centres. Fast enough to run
+everywhere, including where the real data sets are absent.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from sklearn_fkd import (
+    Augment,
+    FaceKeypointRegressor,
+    HeatmapKeypointEstimator,
+    KeypointSchema,
+    NoseRegressor,
+    make_keypoint_pipeline,
+)
+from sklearn_fkd.metrics import mean_keypoint_error
+from sklearn_fkd.preprocessing import Resize
+
+EYES_NOSE = KeypointSchema(
+    "eyes_nose",
+    ("left_eye", "right_eye", "nose"),
+    flip_pairs=[(0, 1)],
+    normalizing_pair=(0, 1),
+)
+
+
+def blob_faces(n: int, size: int = 24, seed: int = 0):
+    """``n`` images (size x size, uint8) with 3 blobs, and their centres (n, 6)."""
+    rng = np.random.default_rng(seed)
+    cx = rng.uniform(0.3, 0.7, n) * size
+    cy = rng.uniform(0.3, 0.6, n) * size
+    half = rng.uniform(0.12, 0.2, n) * size
+    points = np.stack(
+        [cx - half, cy, cx + half, cy, cx, cy + 1.2 * half], axis=1
+    )  # image-left eye, image-right eye, nose
+    yy, xx = np.mgrid[0:size, 0:size]
+    images = np.zeros((n, size, size))
+    for k in range(3):
+        px, py = points[:, 2 * k, None, None], points[:, 2 * k + 1, None, None]
+        images += np.exp(-((xx - px) ** 2 + (yy - py) ** 2) / (2 * 1.5**2))
+    noise = rng.normal(0, 0.05, images.shape)
+    return np.clip(255 * (images + noise), 0, 255).astype(np.uint8), points
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return blob_faces(160)
+
+
+MODELS = {
+    "cnn": lambda: FaceKeypointRegressor(channels=(8, 16, 32), max_epochs=12, random_state=0),
+    "heatmap": lambda: HeatmapKeypointEstimator(
+        depth=2, base_channels=8, max_epochs=8, random_state=0
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_learns_the_blobs_better_than_the_mean_shape(kind, faces):
+    X, y = faces
+    est = MODELS[kind]().set_params(schema=EYES_NOSE).fit(X[:128], y[:128])
+    pred = est.predict(X[128:])
+    mean_shape = np.tile(y[:128].mean(axis=0), (32, 1))
+    assert pred.shape == (32, 6)
+    assert mean_keypoint_error(y[128:], pred) < 0.6 * mean_keypoint_error(y[128:], mean_shape)
+    clone(est)  # unfitted copy with the same parameters
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(again.predict(X[128:]), pred, atol=1e-5)
+
+
+def test_nose_regressor_and_a_pipeline_predict_in_the_callers_pixels(faces):
+    X, y = faces
+    big = np.repeat(np.repeat(X, 2, axis=1), 2, axis=2)  # 48x48: the pipeline resizes to 24
+    y_big = (y + 0.5) * 2 - 0.5
+    pipe = make_keypoint_pipeline(
+        Resize(24), NoseRegressor(channels=(8, 16), max_epochs=10, random_state=0)
+    )
+    pipe.fit(big[:128], y_big[:128, 4:6])  # the nose alone
+    pred = pipe.predict(big[128:])
+    nose = y_big[128:, 4:6]
+    assert pred.shape == (32, 2)
+    assert mean_keypoint_error(nose, pred) < 0.6 * mean_keypoint_error(
+        nose, np.tile(nose.mean(axis=0), (32, 1))
+    )
+
+
+class RecordingAugment(Augment):
+    """An Augment that keeps the keypoints of every batch it augments."""
+
+    def __call__(self, images, points, flip_permutation=None):
+        images, points = super().__call__(images, points, flip_permutation)
+        self.__dict__.setdefault("seen_", []).append(points.detach().clone())
+        return images, points
+
+
+@pytest.mark.parametrize(
+    "flip_pairs, mirrored_labels",
+    [
+        (None, False),  # not known: never flipped (and said so)
+        ([(0, 1)], False),  # flipped, and the pair swaps the labels back
+        ((), True),  # declared self-symmetric: flipped with the identity
+    ],
+)
+def test_a_schema_without_flip_pairs_is_never_flipped(faces, flip_pairs, mirrored_labels):
+    """Flipping with unknown pairs teaches mirrored positions under the wrong labels: a
+    custom two-point schema without flip pairs keeps its image-left point on the left
+    in every training batch."""
+    X, y = faces
+    eyes = KeypointSchema("two_eyes", ["a", "b"], flip_pairs=flip_pairs)
+    augment = RecordingAugment(rotation=0, shift=0, scale=0, brightness=0, contrast=0)
+    est = FaceKeypointRegressor(
+        channels=(4, 8), max_epochs=2, schema=eyes, augment=augment, random_state=0
+    )
+    if flip_pairs is None:
+        with pytest.warns(UserWarning, match="does not flip"):
+            est.fit(X[:64], y[:64, :4])
+    else:
+        est.fit(X[:64], y[:64, :4])
+    seen = np.concatenate([p.numpy() for p in est.augment_.seen_])
+    assert len(seen) >= 100
+    swapped = seen[:, 0, 0] > seen[:, 1, 0]  # point "a" right of point "b"
+    assert swapped.any() == mirrored_labels
