@@ -19,7 +19,8 @@ __all__ = ["Augment"]
 
 
 class Augment(BaseEstimator):
-    """Random rotation, shift, scale, flip, brightness/contrast and blur of a batch.
+    """Random rotation, shift, scale, flip, brightness/contrast, blur and occlusion of a
+    batch.
 
     A scikit-learn style object: its parameters are tunable through an estimator, e.g.
     ``GridSearchCV(est, {"augment__rotation": [0, 15]})``.
@@ -40,6 +41,11 @@ class Augment(BaseEstimator):
         Maximum relative contrast change around each image's mean.
     blur : float, default=0.0
         Maximum Gaussian blur sigma in pixels (applied to half the samples).
+    occlusion : float, default=0.0
+        Share of the samples on which a random rectangle (each side 10-40 % of the
+        image's) is covered with uniform noise, as hands, hair and glasses cover faces
+        in the wild (random erasing, Zhong et al. 2020). The points under it keep their
+        targets: the model learns to place occluded points from the rest of the face.
     padding_mode : {"border", "zeros", "reflection"}, default="border"
         How pixels from outside the image are filled.
 
@@ -58,6 +64,7 @@ class Augment(BaseEstimator):
         brightness: float = 0.1,
         contrast: float = 0.1,
         blur: float = 0.0,
+        occlusion: float = 0.0,
         padding_mode: str = "border",
     ):
         self.rotation = rotation
@@ -67,16 +74,19 @@ class Augment(BaseEstimator):
         self.brightness = brightness
         self.contrast = contrast
         self.blur = blur
+        self.occlusion = occlusion
         self.padding_mode = padding_mode
 
     def validate(self) -> None:
         """Raise ValueError on a parameter outside its range."""
-        for name in ("rotation", "shift", "scale", "brightness", "contrast", "blur"):
+        for name in ("rotation", "shift", "scale", "brightness", "contrast", "blur", "occlusion"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float, np.number)) and value >= 0):
                 raise ValueError(f"Augment.{name} must be a number >= 0, got {value!r}")
         if self.scale >= 1:
             raise ValueError(f"Augment.scale must be < 1, got {self.scale}")
+        if self.occlusion > 1:
+            raise ValueError(f"Augment.occlusion must be a share in [0, 1], got {self.occlusion}")
         if self.padding_mode not in ("border", "zeros", "reflection"):
             raise ValueError(
                 f"Augment.padding_mode must be border, zeros or reflection, "
@@ -171,7 +181,27 @@ class Augment(BaseEstimator):
             x = (x - mean) * gain + mean + bias
         if self.blur:
             x = _random_blur(x, self.blur)
+        if self.occlusion:
+            x = _random_occlusion(x, self.occlusion)
         return x, points
+
+
+def _random_occlusion(x: torch.Tensor, share: float) -> torch.Tensor:
+    """Cover a random rectangle (sides 10-40 % of the image's) with uniform noise in the
+    batch's intensity range, on ``share`` of the samples; one masked write."""
+    n, _, h, w = x.shape
+    dev = x.device
+    size = torch.rand(n, 2, device=dev) * 0.3 + 0.1  # (height, width) shares
+    start = torch.rand(n, 2, device=dev) * (1 - size)
+    ys = (torch.arange(h, device=dev) + 0.5) / h
+    xs = (torch.arange(w, device=dev) + 0.5) / w
+    inside_y = (ys >= start[:, :1]) & (ys < start[:, :1] + size[:, :1])  # (n, h)
+    inside_x = (xs >= start[:, 1:]) & (xs < start[:, 1:] + size[:, 1:])  # (n, w)
+    chosen = torch.rand(n, device=dev) < share
+    mask = (inside_y[:, :, None] & inside_x[:, None, :] & chosen[:, None, None])[:, None]
+    lo, hi = x.amin(), x.amax()
+    noise = torch.rand_like(x) * (hi - lo) + lo
+    return torch.where(mask, noise, x)
 
 
 def _random_blur(x: torch.Tensor, max_sigma: float) -> torch.Tensor:

@@ -33,6 +33,15 @@ def _add_data_home(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_trust_pickle(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also open pickled model files (unpickling runs any code the file holds: "
+        "only for files from a source you trust)",
+    )
+
+
 def _size(text: str) -> tuple[int, int]:
     """``96`` -> (96, 96); ``120x160`` -> (120, 160) as (height, width)."""
     try:
@@ -66,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="fit a model on a data set and save it")
     train.add_argument("--data", required=True, help=data_help)
     train.add_argument("--model", choices=MODELS, default="cnn", help="estimator (default cnn)")
-    train.add_argument("--output", required=True, help="model file to write (*.joblib)")
+    train.add_argument("--output", required=True, help="model file to write (*.fkd)")
     train.add_argument(
         "--size", type=_size, default=None, help="network input N or HxW (default per model)"
     )
@@ -86,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="score saved models on a data set")
     evaluate.add_argument("models", nargs="+", help="model file(s) written by train")
+    _add_trust_pickle(evaluate)
     evaluate.add_argument("--data", required=True, help=data_help)
     evaluate.add_argument("--output", default=None, help="folder for metrics.json and figures")
     evaluate.add_argument(
@@ -98,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="keypoints of image files, as CSV/JSON and PNGs")
     predict.add_argument("model", help="model file written by train")
+    _add_trust_pickle(predict)
     predict.add_argument("images", nargs="+", help="image files or folders of images")
     predict.add_argument("--output", default="predictions", help="folder to write into")
     predict.add_argument("--format", choices=("csv", "json"), default="csv")
@@ -106,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     submit = sub.add_parser("submit", help="Kaggle submission from a model and test.csv")
     submit.add_argument("model", help="a 15-point model file written by train")
+    _add_trust_pickle(submit)
     submit.add_argument("--test", required=True, help="Kaggle's test.csv")
     submit.add_argument("--lookup", required=True, help="Kaggle's IdLookupTable.csv")
     submit.add_argument("--output", default="submission.csv")
@@ -211,10 +223,10 @@ def _train(args) -> None:
     print(f"trained in {fit_s:.0f} s; model written to {path}")
 
 
-def _load_model(path: str, device=None):
+def _load_model(path: str, args, device=None):
     from .persistence import load_model
 
-    model = load_model(path, device=device)
+    model = load_model(path, device=device, trusted=args.trust_pickle)
     if not hasattr(model, "predict"):
         raise CommandError(f"{path} holds a {type(model).__name__}, which cannot predict")
     return model
@@ -235,7 +247,7 @@ def _evaluate(args) -> None:
     )
     from .utils.tables import format_table
 
-    models = {path: _load_model(path) for path in args.models}  # fail before loading data
+    models = {path: _load_model(path, args) for path in args.models}  # fail before loading data
     data = _load(args.data, args.data_home)
     rows, errors, preds = [], {}, {}
     for path, model in models.items():
@@ -333,7 +345,7 @@ def _predict(args) -> None:
     from .datasets import loading_progress, read_images
     from .keypoints import to_points
 
-    model = _load_model(args.model, device=args.device)
+    model = _load_model(args.model, args, device=args.device)
     files = _image_files(args.images)
     with loading_progress("loading images"):
         images = read_images(files)
@@ -381,7 +393,7 @@ def _submit(args) -> None:
     from .datasets import load_kaggle_fkd, write_kaggle_submission
     from .keypoints import KAGGLE15
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, args)
     schema = getattr(model, "schema_", None)
     if schema is not None and schema.name != KAGGLE15.name:
         raise CommandError(f"{args.model} predicts {schema.name} points, not Kaggle's 15")

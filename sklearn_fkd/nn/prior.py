@@ -1,0 +1,83 @@
+"""The mean-shape start: networks whose untrained output is the training mean shape.
+
+A network trained from scratch on a small, well-aligned data set can end up worse than
+simply predicting the mean training shape. Starting from that shape makes the baseline
+the floor: the network then learns only how each face departs from it.
+
+* Networks that regress coordinates through a linear layer (``head="fc"``, ResNet-18)
+  start with that layer's weights at zero and its bias at the mean shape.
+* Networks that output one logit map per point (soft-argmax heads, heatmaps) start with
+  the last convolution at zero and add a fixed log-prior to each map: a Gaussian around
+  the point's mean position with the spread of the training positions. The prior is
+  a term of the logits, so a peak still forms where the features say the point is
+  (the maps stay translation-equivariant); an uninformed map falls back on the prior.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ShapePrior(nn.Module):
+    """A per-keypoint Gaussian log-prior added to logit maps.
+
+    Parameters
+    ----------
+    n_keypoints : int
+
+    Attributes (buffers)
+    --------------------
+    mean : Tensor of shape (K, 2)
+        Each point's mean position, ``[-1, 1]`` coordinates (``align_corners=False``).
+    precision : Tensor of shape (K, 2)
+        ``1 / (2 spread^2)`` per axis in the same units; zero (the initial value)
+        means no prior.
+
+    Notes
+    -----
+    Shapes: logits ``(B, K, h, w)`` -> the same (float32), plus the log-prior.
+    """
+
+    def __init__(self, n_keypoints: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_keypoints, 2))
+        self.register_buffer("precision", torch.zeros(n_keypoints, 2))
+
+    def set(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
+        """Centre the prior on ``mean`` (K, 2) with standard deviations ``spread`` (K, 2)."""
+        self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype))
+        spread = torch.as_tensor(spread, dtype=self.mean.dtype).clamp_min(1e-3)
+        self.precision.copy_(1.0 / (2.0 * spread**2))
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        h, w = logits.shape[-2:]
+        dtype = torch.float32  # also under bfloat16 autocast: the prior needs the precision
+        xs = (2 * torch.arange(w, device=logits.device, dtype=dtype) + 1) / w - 1
+        ys = (2 * torch.arange(h, device=logits.device, dtype=dtype) + 1) / h - 1
+        # no narrower than one map cell (2 / size), which a coarse grid cannot resolve
+        cell_limit = torch.tensor([w**2 / 8.0, h**2 / 8.0], device=logits.device, dtype=dtype)
+        precision = torch.minimum(self.precision.to(dtype), cell_limit)
+        log_x = _centred_log_gaussian(xs, self.mean[:, 0].to(dtype), precision[:, 0])
+        log_y = _centred_log_gaussian(ys, self.mean[:, 1].to(dtype), precision[:, 1])
+        return logits.float() + (log_y[:, :, None] + log_x[:, None, :])
+
+
+@torch.no_grad()
+def _centred_log_gaussian(grid, mean, precision, steps: int = 6):
+    """``-precision * (grid - c)^2`` per point, ``(K, n)``, with the centre ``c`` moved so
+    that the expectation of its softmax over the (finite) grid is ``mean``: near the
+    border the grid cuts a Gaussian off and its expectation drifts inwards."""
+    centre = mean.clone()
+    for _ in range(steps):
+        log_p = -precision[:, None] * (grid - centre[:, None]) ** 2
+        expected = (torch.softmax(log_p, dim=1) * grid).sum(dim=1)
+        centre = centre + (mean - expected)
+    return -precision[:, None] * (grid - centre[:, None]) ** 2
+
+
+def zero_init(layer: nn.Module) -> None:
+    """Zero a layer's weight and bias (the start of a residual branch)."""
+    nn.init.zeros_(layer.weight)
+    if getattr(layer, "bias", None) is not None:
+        nn.init.zeros_(layer.bias)
