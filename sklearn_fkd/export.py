@@ -102,7 +102,9 @@ def export_onnx(
         raise ValueError(f"input_dtype must be 'uint8' or 'float32', got {input_dtype!r}")
     _, est = final_estimator(model)
     if not isinstance(est, KeypointNet) or not hasattr(est, "module_"):
-        raise ValueError(f"export_onnx needs a fitted keypoint estimator, got {type(est).__name__}")
+        raise ValueError(
+            f"export_onnx needs a fitted keypoint estimator, got {type(est).__name__}"
+        )
     wrapper = _ExportedNetwork(est, uint8_input=input_dtype == "uint8").eval()
     h, w = est.image_size_
     dtype = torch.uint8 if input_dtype == "uint8" else torch.float32
