@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,8 +21,47 @@ __all__ = ["build_parser", "main"]
 MODELS = ("nose", "cnn", "resnet18", "heatmap")
 
 
+#: the exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED = 130
+
+
 class CommandError(Exception):
     """Bad input the command line reports in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command line's promise: a bad option is a one-line error and
+    exit code 1 (argparse prints its usage and exits 2)."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _check_new_file(path: str, force: bool) -> Path:
+    """An output file that may be written: not a folder, not an existing file unless
+    ``force``, in a folder that exists or can be made. Checked before the work."""
+    out = Path(path)
+    if out.is_dir():
+        raise CommandError(f"--output {out} is a folder; give a file name")
+    if out.exists() and not force:
+        raise CommandError(f"--output {out} exists; pass --force to replace it")
+    for parent in (out.parent, *out.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise CommandError(f"--output {out}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK):
+                raise CommandError(f"--output {out}: cannot write in {parent}")
+            break
+    return out
+
+
+def _check_output_folder(path: str) -> Path:
+    """An output folder that may be written into (it may exist already)."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--output {out} is a file; give a folder")
+    return out
 
 
 def _add_data_home(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +80,36 @@ def _add_trust_pickle(parser: argparse.ArgumentParser) -> None:
         help="also open pickled model files (unpickling runs any code the file holds: "
         "only for files from a source you trust)",
     )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def _device(text: str) -> str:
+    from .estimators.net import check_device
+
+    try:
+        check_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -61,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .datasets import DATASET_SPECS
 
     data_help = f"data set: {', '.join(DATASET_SPECS)}"
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sklearn-fkd", description="Facial keypoint detection with scikit-learn."
     )
     parser.add_argument("--version", action="version", version=f"sklearn-fkd {__version__}")
@@ -77,11 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=MODELS, default="cnn", help="estimator (default cnn)")
     train.add_argument("--output", required=True, help="model file to write (*.fkd)")
     train.add_argument(
+        "--force", action="store_true", help="replace --output if it exists (default: refuse)"
+    )
+    train.add_argument(
         "--size", type=_size, default=None, help="network input N or HxW (default per model)"
     )
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--lr", type=float, default=None, help="learning rate (default per model)")
-    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--epochs", type=_positive_int, default=30)
+    train.add_argument(
+        "--lr", type=_positive_float, default=None, help="learning rate (default per model)"
+    )
+    train.add_argument("--batch-size", type=_positive_int, default=None)
     train.add_argument("--no-augment", action="store_true", help="train without augmentation")
     train.add_argument(
         "--no-face-crop",
@@ -89,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not crop to the face (default: crop to the points' box at fit and to the "
         "detected face at predict, so the model works on full photos)",
     )
-    train.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    train.add_argument("--device", type=_device, default="auto", help="cpu, cuda or auto")
     train.add_argument("--seed", type=int, default=0)
     _add_data_home(train)
 
@@ -113,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", default="predictions", help="folder to write into")
     predict.add_argument("--format", choices=("csv", "json"), default="csv")
     predict.add_argument("--no-plots", action="store_true", help="skip the annotated PNGs")
-    predict.add_argument("--device", default=None, help="run on this device (cpu, cuda)")
+    predict.add_argument(
+        "--device", type=_device, default=None, help="run on this device (cpu, cuda)"
+    )
 
     submit = sub.add_parser("submit", help="Kaggle submission from a model and test.csv")
     submit.add_argument("model", help="a 15-point model file written by train")
@@ -126,7 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (one line, exit 1)
+        return int(exc.code or 0)
     commands = {
         "demo": _demo,
         "train": _train,
@@ -135,12 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         "submit": _submit,
     }
     try:
-        commands[args.command](args)
+        return commands[args.command](args) or 0
     except (CommandError, FileNotFoundError, ValueError, TypeError) as exc:
         message = " ".join(str(exc).split())  # one line
         print(f"sklearn-fkd {args.command}: error: {message}", file=sys.stderr)
         return 1
-    return 0
+    except KeyboardInterrupt:
+        print(f"sklearn-fkd {args.command}: interrupted; nothing written", file=sys.stderr)
+        return INTERRUPTED
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -187,13 +269,14 @@ def _estimator(args):
     return HeatmapKeypointEstimator(**common), (64, 64)
 
 
-def _train(args) -> None:
+def _train(args) -> int:
     from .persistence import save_model
     from .pipeline import make_keypoint_pipeline
     from .preprocessing import FaceCrop, Grayscale, Resize
 
-    data = _load(args.data, args.data_home)
+    output = _check_new_file(args.output, args.force)  # before any work
     est, default_size = _estimator(args)
+    data = _load(args.data, args.data_home)
     size = args.size or default_size
     steps = [] if args.no_face_crop else [FaceCrop()]
     pipe = make_keypoint_pipeline(*steps, Grayscale(), Resize(size), est)
@@ -203,24 +286,39 @@ def _train(args) -> None:
         f"{'' if args.no_face_crop else ', cropped to the face'}"
     )
     t0 = time.perf_counter()
-    pipe.fit(data.images, data.keypoints)
+    pipe.fit(data.images, data.keypoints)  # skorch stops cleanly on Ctrl-C between batches
     fit_s = time.perf_counter() - t0
+    completed = len(est.history)
+    if completed == 0:
+        print("sklearn-fkd train: interrupted before the first epoch ended; nothing written",
+              file=sys.stderr)  # fmt: skip
+        return INTERRUPTED
     path = save_model(
         pipe,
-        args.output,
+        output,
         metadata={
             "data": args.data,
             "model": args.model,
             "n_train": len(data.keypoints),
             "schema": pipe.schema_.name,
             "input_size": list(size),
-            "epochs": args.epochs,
+            "epochs": completed,
+            "epochs_asked": args.epochs,
+            "interrupted": completed < args.epochs,
             "fit_seconds": round(fit_s, 1),
             "final_train_loss": float(est.history[-1, "train_loss"]),
             "arguments": {k: v for k, v in vars(args).items() if k != "command"},
         },
     )
+    if completed < args.epochs:
+        print(
+            f"sklearn-fkd train: interrupted after {completed} of {args.epochs} epochs; "
+            f"the model of the completed epochs is written to {path}",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
     print(f"trained in {fit_s:.0f} s; model written to {path}")
+    return 0
 
 
 def _load_model(path: str, args, device=None):
@@ -339,12 +437,34 @@ def _image_files(items: list[str]) -> list[Path]:
     return files
 
 
+def _distinct_names(files: list[Path]) -> list[str]:
+    """A name per file for its outputs: the stem, prefixed by its folders where stems
+    repeat (``a/face.jpg``, ``b/face.jpg`` -> ``a_face``, ``b_face``), never the same
+    twice."""
+    names = [f.stem for f in files]
+    depth = 1
+    while len(set(names)) < len(names) and depth <= max(len(f.parts) for f in files):
+        repeated = {n for n in names if names.count(n) > 1}
+        names = [
+            "_".join(f.with_suffix("").parts[-depth - 1 :]) if n in repeated else n
+            for f, n in zip(files, names, strict=True)
+        ]
+        depth += 1
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):  # the same file given twice
+        seen[n] = seen.get(n, 0) + 1
+        if seen[n] > 1:
+            names[i] = f"{n}_{seen[n]}"
+    return names
+
+
 def _predict(args) -> None:
     import numpy as np
 
     from .datasets import loading_progress, read_images
     from .keypoints import to_points
 
+    out = _check_output_folder(args.output)  # before any work
     model = _load_model(args.model, args, device=args.device)
     files = _image_files(args.images)
     with loading_progress("loading images"):
@@ -352,7 +472,6 @@ def _predict(args) -> None:
     t0 = time.perf_counter()
     pred = model.predict(images)
     secs = time.perf_counter() - t0
-    out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     points = to_points(pred)
     if args.format == "csv":
@@ -378,9 +497,9 @@ def _predict(args) -> None:
 
         from .plotting import plot_keypoints
 
-        for f, image, p in zip(files, images, pred, strict=True):
+        for name, image, p in zip(_distinct_names(files), images, pred, strict=True):
             ax = plot_keypoints(image, predictions=p, schema=getattr(model, "schema_", None))
-            ax.figure.savefig(out / f"{f.stem}_keypoints.png", dpi=100, bbox_inches="tight")
+            ax.figure.savefig(out / f"{name}_keypoints.png", dpi=100, bbox_inches="tight")
             plt.close(ax.figure)
         written.append(f"{len(files)} *_keypoints.png")
     print(

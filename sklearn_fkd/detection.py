@@ -66,6 +66,8 @@ class LBPFaceDetector:
         scale = 1.0
         if self.max_side is not None and max(grey.shape) > self.max_side:
             scale = max(grey.shape) / self.max_side
+            if min(grey.shape) / scale < self.min_size:
+                return None  # no face of the smallest size searched fits
             size = (round(grey.shape[1] / scale), round(grey.shape[0] / scale))  # (w, h)
             grey = resize_image(grey, size)
         grey = grey.astype(np.float32)

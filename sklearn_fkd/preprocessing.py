@@ -300,8 +300,19 @@ class FaceCrop(_GeometricStep):
             given = np.array(boxes, dtype=np.float64)
             if given.shape != (n, 4):
                 raise ValueError(f"boxes must have shape ({n}, 4), got {given.shape}")
+            if np.isinf(given).any():
+                raise ValueError("boxes contain infinite values; give NaN rows for unknown faces")
             if (given[:, 2:] <= given[:, :2]).any():
                 raise ValueError("boxes must be (x0, y0, x1, y1) with x1 > x0 and y1 > y0")
+            wh = image_shapes(images)[:, ::-1]
+            outside = (given[:, 2:] <= -0.5).any(axis=1) | (given[:, :2] >= wh - 0.5).any(axis=1)
+            if outside.any():
+                i = int(np.flatnonzero(outside)[0])
+                raise ValueError(
+                    f"boxes[{i}] = {given[i].tolist()} lies outside image {i} "
+                    f"({wh[i][0]}x{wh[i][1]} pixels): boxes are (x0, y0, x1, y1) in the "
+                    "image's pixels"
+                )
             todo = np.isnan(out).any(axis=1)
             out[todo] = given[todo]
         todo = np.flatnonzero(np.isnan(out).any(axis=1))

@@ -66,12 +66,19 @@ def read_image(path: str | os.PathLike, as_gray: bool = False) -> np.ndarray:
     Raises
     ------
     ValueError
-        Naming the file when it is not a readable image (corrupt or truncated).
+        Naming the file when it is not a readable image (corrupt or truncated), or is
+        larger than PIL's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``).
     """
     try:
         with Image.open(path) as im:
             im = im.convert("L" if as_gray else "RGB")
             return np.asarray(im)
+    except Image.DecompressionBombError as exc:
+        raise ValueError(
+            f"cannot read image {path}: it has more pixels than PIL's limit of "
+            f"{Image.MAX_IMAGE_PIXELS:,} x 2 (a decompression bomb?); raise "
+            "PIL.Image.MAX_IMAGE_PIXELS if the file is trusted"
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise

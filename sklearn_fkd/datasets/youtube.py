@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,16 @@ def read_keypoints_csv(
         non-numeric value.
     """
     path = Path(path)
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise ValueError(f"{path}: empty file (expected a header line)")
+    width = len(rows[0])
+    for no, row in enumerate(rows[1:], start=2):
+        if len(row) != width and any(cell.strip() for cell in row):
+            raise ValueError(
+                f"{path}, line {no}: {len(row)} fields where the header has {width}"
+            )
     try:
         frame = pd.read_csv(path, header=0, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:

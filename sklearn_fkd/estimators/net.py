@@ -42,6 +42,28 @@ __all__ = ["SHARED_PARAMETERS_DOC", "KeypointNet", "resolve_device"]
 
 CPU_INFERENCE_CHUNK = 16
 PRECISIONS = ("auto", "bfloat16", "float32")
+#: arguments of the in-memory BatchIterator, and those only torch's DataLoader takes
+BATCH_ITERATOR_ARGS = frozenset({"batch_size", "shuffle", "drop_singleton", "shard"})
+DATALOADER_ARGS = frozenset(
+    {
+        "num_workers",
+        "pin_memory",
+        "persistent_workers",
+        "prefetch_factor",
+        "collate_fn",
+        "worker_init_fn",
+        "generator",
+        "timeout",
+        "drop_last",
+        "sampler",
+        "batch_sampler",
+        "multiprocessing_context",
+        "pin_memory_device",
+        "in_order",
+    }
+)
+#: share of the training keypoints outside their images above which fit warns
+OUTSIDE_WARNING_SHARE = 0.1
 #: width of the mean-shape prior, in standard deviations of the training positions
 MEAN_SHAPE_PRIOR_WIDTH = 1.0
 
@@ -541,8 +563,21 @@ class KeypointNet(NeuralNet):
         return mean.float(), spread.clamp_min(1e-3).float()
 
     def _check_images(self, X) -> torch.Tensor:
-        """Validated images of the fitted size and channel count, as a tensor."""
-        return self._check_image_shape(images_to_tensor(X))
+        """Validated images of the fitted size and channel count, as a tensor; warns when
+        float pixels are on another scale than the training pixels."""
+        Xt = self._check_image_shape(images_to_tensor(X))
+        scale = 255.0 if Xt.dtype == torch.uint8 else 1.0
+        given = float(Xt[:256].float().mean()) / scale  # as the network will see them
+        fitted = float(np.mean(self.input_mean_))
+        if fitted > 1e-3 and given > 1e-3 and not 1 / 20 < given / fitted < 20:
+            warnings.warn(
+                f"X's pixels average {given:.3g} as the network sees them, the training "
+                f"pixels {fitted:.3g}: uint8 images are scaled to [0, 1], float images are "
+                "taken as they are; give X on the scale the model was fitted on",
+                UserWarning,
+                stacklevel=3,
+            )
+        return Xt
 
     def _check_image_shape(self, Xt: torch.Tensor) -> torch.Tensor:
         c, h, w = Xt.shape[1:]
@@ -580,6 +615,7 @@ class KeypointNet(NeuralNet):
         empty = np.isnan(y_flat).all(axis=1)
         if empty.all():
             raise ValueError("every row of y is missing (all NaN); nothing to learn from")
+        self._check_points_inside(y_flat, (int(Xt.shape[2]), int(Xt.shape[3])))
         if empty.any():
             warnings.warn(
                 f"{int(empty.sum())} of {len(empty)} training rows have no keypoint (all "
@@ -588,19 +624,53 @@ class KeypointNet(NeuralNet):
                 stacklevel=3,
             )
             Xt, y_flat = Xt[torch.from_numpy(~empty)], y_flat[~empty]
-        return KeypointDataset(Xt, torch.from_numpy(self._normalize(y_flat).astype(np.float32)))
+        dataset = KeypointDataset(Xt, torch.from_numpy(self._normalize(y_flat).astype(np.float32)))
+        dataset.rows = np.flatnonzero(~empty)  # which rows of y it holds
+        return dataset
+
+    @staticmethod
+    def _check_points_inside(y_flat: np.ndarray, size: tuple[int, int]) -> None:
+        """Refuse targets that all lie outside their images, warn when many do: outside
+        points are trained around after augmentation, which would leave nothing to learn
+        (e.g. keypoints of the original photos given with resized images)."""
+        points = to_points(y_flat)
+        h, w = size
+        visible = ~np.isnan(points).any(axis=2)
+        with np.errstate(invalid="ignore"):
+            outside = (
+                (points[..., 0] < -0.5)
+                | (points[..., 0] > w - 0.5)
+                | (points[..., 1] < -0.5)
+                | (points[..., 1] > h - 0.5)
+            ) & visible
+        share = outside.sum() / max(1, visible.sum())
+        example = ""
+        if outside.any():
+            i, k = np.argwhere(outside)[0]
+            example = f" (e.g. row {i}, point {k} at {points[i, k].round(1).tolist()})"
+        if share == 1:
+            raise ValueError(
+                f"every keypoint of y lies outside its {w}x{h} image{example}: are the "
+                "keypoints in the pixels of these images (not of the originals before a "
+                "resize or crop)?"
+            )
+        if share > OUTSIDE_WARNING_SHARE:
+            warnings.warn(
+                f"{share:.0%} of the keypoints of y lie outside their {w}x{h} images"
+                f"{example}; are they in the pixels of these images?",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def get_iterator(self, dataset, training=False):
-        if training:
-            kwargs = {
-                "shuffle": True,
-                "drop_singleton": True,
-                **self.get_params_for("iterator_train"),
-            }
-            iterator = self.iterator_train
-        else:
-            kwargs = self.get_params_for("iterator_valid")
-            iterator = self.iterator_valid
+        """The batches of ``dataset``: the in-memory :class:`BatchIterator`, or torch's
+        ``DataLoader`` when ``iterator_train__*``/``iterator_valid__*`` give arguments
+        only a DataLoader has (``num_workers``, ``pin_memory``...)."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        given = self.get_params_for(prefix)
+        iterator = self.iterator_train if training else self.iterator_valid
+        kwargs = {"shuffle": True, "drop_singleton": True} if training else {}
+        kwargs.update(given)
         kwargs.setdefault("batch_size", self.batch_size)
         accelerator = self._accelerator()
         if training and accelerator is not None and accelerator.num_processes > 1:
@@ -612,6 +682,19 @@ class KeypointNet(NeuralNet):
             kwargs.setdefault("shard", (accelerator.process_index, accelerator.num_processes))
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
+        unknown = set(given) - BATCH_ITERATOR_ARGS - DATALOADER_ARGS
+        if unknown:
+            raise TypeError(
+                f"{', '.join(f'{prefix}__{k}' for k in sorted(unknown))}: not an argument of "
+                "the estimators' batch iterator nor of torch.utils.data.DataLoader"
+            )
+        if iterator is BatchIterator and set(given) & DATALOADER_ARGS:
+            iterator = torch.utils.data.DataLoader
+        if iterator is not BatchIterator:
+            if "shard" in kwargs:
+                raise ValueError("sharded training (several processes) needs the batch iterator")
+            kwargs.pop("drop_singleton", None)
+            kwargs.setdefault("drop_last", training and len(dataset) % kwargs["batch_size"] == 1)
         return iterator(dataset, **kwargs)
 
     # -- fitting ---------------------------------------------------------------------
@@ -636,7 +719,9 @@ class KeypointNet(NeuralNet):
         y : array-like of shape (n, 2K) or (n, K, 2)
             Keypoints in pixels of ``X``; NaN = missing (trained around).
         **fit_params
-            Passed to skorch's ``fit``.
+            Passed to skorch's ``fit``; ``groups=`` (one per image) reaches a
+            ``train_split`` such as ``ValidSplit(GroupShuffleSplit(test_size=0.1))`` for
+            a person-disjoint validation split.
 
         Returns
         -------
@@ -670,10 +755,33 @@ class KeypointNet(NeuralNet):
                     f"test_flip=True needs to know how points mirror: schema "
                     f"{self.schema_.name!r} has no flip_pairs"
                 )
+            self._check_validation_needs()
+            if fit_params.get("groups") is not None:  # for a grouped validation split
+                groups = np.asarray(fit_params["groups"])
+                check_consistent_length(y=y, groups=groups)
+                fit_params["groups"] = groups[dataset.rows]
             if reset:
                 self.initialize()
             self._warn_if_not_flipped()
-            return super().partial_fit(dataset, None, **fit_params)
+            super().partial_fit(dataset, None, **fit_params)
+        if len(self.history) and "train_loss" not in self.history[-1]:
+            self.history.pop()  # an epoch interrupted (Ctrl-C) before it finished
+        return self
+
+    def _check_validation_needs(self) -> None:
+        """A callback that monitors a validation score needs a validation split."""
+        if self.train_split is not None:
+            return
+        for item in self.callbacks or ():
+            callback = item[1] if isinstance(item, tuple) else item
+            monitor = getattr(callback, "monitor", None)
+            if isinstance(monitor, str) and monitor.startswith("valid_"):
+                raise ValueError(
+                    f"{type(callback).__name__} monitors {monitor!r}, which is computed only "
+                    "on a validation split: pass train_split=ValidSplit(0.1) (from "
+                    "skorch.dataset), or ValidSplit(GroupShuffleSplit(test_size=0.1)) with "
+                    "fit(X, y, groups=persons) for a person-disjoint one"
+                )
 
     def _flip_permutation(self) -> np.ndarray | None:
         """The schema's flip permutation, or None when it does not say how points mirror."""
