@@ -65,9 +65,7 @@ def read_keypoints_csv(
     width = len(rows[0])
     for no, row in enumerate(rows[1:], start=2):
         if len(row) != width and any(cell.strip() for cell in row):
-            raise ValueError(
-                f"{path}, line {no}: {len(row)} fields where the header has {width}"
-            )
+            raise ValueError(f"{path}, line {no}: {len(row)} fields where the header has {width}")
     try:
         frame = pd.read_csv(path, header=0, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
