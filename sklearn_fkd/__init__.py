@@ -7,6 +7,7 @@ y1, ...``, NaN = missing); images are ``(n, H, W)`` or ``(n, H, W, C)`` arrays.
 __version__ = "0.1.0.dev0"
 
 from .augment import Augment
+from .detection import detect_faces
 from .estimators import (
     FaceKeypointRegressor,
     HeatmapKeypointEstimator,
@@ -24,6 +25,7 @@ from .keypoints import (
     to_flat,
     to_points,
 )
+from .photos import predict_faces
 from .pipeline import KeypointPipeline, make_keypoint_pipeline
 
 __all__ = [
@@ -40,8 +42,10 @@ __all__ = [
     "NoseRegressor",
     "__version__",
     "convert_keypoints",
+    "detect_faces",
     "infer_schema",
     "make_keypoint_pipeline",
+    "predict_faces",
     "to_flat",
     "to_points",
 ]

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 __all__ = ["build_parser", "main"]
@@ -462,50 +463,89 @@ def _predict(args) -> None:
     import numpy as np
 
     from .datasets import loading_progress, read_images
-    from .keypoints import to_points
+    from .photos import predict_faces
 
     out = _check_output_folder(args.output)  # before any work
     model = _load_model(args.model, args, device=args.device)
     files = _image_files(args.images)
     with loading_progress("loading images"):
         images = read_images(files)
+    steps = getattr(model, "steps", None)
+    every_face = bool(steps) and hasattr(steps[0][1], "detector_calibration_")
     t0 = time.perf_counter()
-    pred = model.predict(images)
+    results = []  # per image: (points of each face, boxes, scores)
+    for image in images:
+        faces, boxes, scores = predict_faces(model, image) if every_face else ([], None, None)
+        if not faces:  # no face found (or a model without a face crop): the whole image
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "no face found": said below, per image
+                faces = list(model.predict([image]).reshape(1, -1, 2))
+            boxes, scores = np.full((1, 4), np.nan), np.full(1, np.nan)
+        results.append((faces, boxes, scores))
     secs = time.perf_counter() - t0
+    n_faces = sum(len(r[0]) for r in results)
+    wholes = [str(f) for f, r in zip(files, results, strict=True) if np.isnan(r[2]).all()]
     out.mkdir(parents=True, exist_ok=True)
-    points = to_points(pred)
-    if args.format == "csv":
-        import pandas as pd
-
-        cols = [f"{a}{k}" for k in range(points.shape[1]) for a in ("x", "y")]
-        table = pd.DataFrame(pred, columns=cols)
-        table.insert(0, "image", [str(f) for f in files])
-        table.to_csv(out / "keypoints.csv", index=False, float_format="%.2f")
-        written = ["keypoints.csv"]
-    else:
-        records = [
-            {"image": str(f), "keypoints": np.round(p, 2).tolist()}
-            for f, p in zip(files, points, strict=True)
-        ]
-        (out / "keypoints.json").write_text(json.dumps(records, indent=1))
-        written = ["keypoints.json"]
+    written = [_write_points(out, args.format, files, results)]
     if not args.no_plots:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from .plotting import plot_keypoints
+        from .plotting import plot_faces
 
-        for name, image, p in zip(_distinct_names(files), images, pred, strict=True):
-            ax = plot_keypoints(image, predictions=p, schema=getattr(model, "schema_", None))
+        for name, image, (faces, boxes, _) in zip(
+            _distinct_names(files), images, results, strict=True
+        ):
+            ax = plot_faces(image, faces, boxes=boxes, schema=getattr(model, "schema_", None))
             ax.figure.savefig(out / f"{name}_keypoints.png", dpi=100, bbox_inches="tight")
             plt.close(ax.figure)
         written.append(f"{len(files)} *_keypoints.png")
+    if every_face and wholes:
+        print(f"no face detected in {len(wholes)} image(s), predicted on the whole image: "
+              f"{', '.join(wholes[:5])}{' ...' if len(wholes) > 5 else ''}")  # fmt: skip
     print(
-        f"{len(files)} images in {secs:.2f} s ({1000 * secs / len(files):.0f} ms/image); "
-        f"written to {out}/: {', '.join(written)}"
+        f"{len(files)} images, {n_faces} faces in {secs:.2f} s "
+        f"({1000 * secs / len(files):.0f} ms/image); written to {out}/: {', '.join(written)}"
     )
+
+
+def _write_points(out: Path, fmt: str, files: list[Path], results) -> str:
+    """``keypoints.csv`` (a row per face) or ``keypoints.json``; returns the file name."""
+    import numpy as np
+
+    if fmt == "json":
+        records = [
+            {
+                "image": str(f),
+                "faces": [
+                    {
+                        "face": i,
+                        "box": None if np.isnan(box).any() else np.round(box, 2).tolist(),
+                        "score": None if np.isnan(score) else round(float(score), 4),
+                        "keypoints": np.round(points, 2).tolist(),
+                    }
+                    for i, (points, box, score) in enumerate(zip(*r, strict=True))
+                ],
+            }
+            for f, r in zip(files, results, strict=True)
+        ]
+        (out / "keypoints.json").write_text(json.dumps(records, indent=1))
+        return "keypoints.json"
+    import pandas as pd
+
+    rows = []
+    for f, (faces, boxes, scores) in zip(files, results, strict=True):
+        for i, (points, box, score) in enumerate(zip(faces, boxes, scores, strict=True)):
+            rows.append([str(f), i, score, *box, *np.asarray(points).reshape(-1)])
+    k = len(results[0][0][0])
+    cols = ["image", "face", "score", "box_x0", "box_y0", "box_x1", "box_y1"]
+    cols += [f"{a}{i}" for i in range(k) for a in ("x", "y")]
+    pd.DataFrame(rows, columns=cols).to_csv(
+        out / "keypoints.csv", index=False, float_format="%.2f"
+    )
+    return "keypoints.csv"
 
 
 def _submit(args) -> None:

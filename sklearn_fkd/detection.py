@@ -1,22 +1,83 @@
 """Face detection: detectors that find face boxes in photos, and their calibration.
 
-A detector is any callable that takes one image and returns a face box
-``(x0, y0, x1, y1)`` in pixel edges, or None. Detector boxes are not keypoint boxes:
-scikit-image's LBP cascade, for one, frames the eyes to the mouth. :func:`box_calibration`
-measures how a detector's boxes relate to the true keypoints' boxes, and
-:func:`calibrate_boxes` applies that relation, so crops made from detections look like
-the crops a model was trained on (:class:`~sklearn_fkd.preprocessing.FaceCrop` does both).
+A detector is an object with ``detect(image) -> (boxes, scores)`` for every face in an
+image, and ``__call__(image) -> box or None`` for the most confident one (the interface
+:class:`~sklearn_fkd.preprocessing.FaceCrop` uses; any such callable works there).
+Boxes are ``(x0, y0, x1, y1)`` pixel edges.
+
+Two detectors are built in, chosen by name (:func:`make_detector`):
+
+* ``"hog"``: dlib's HOG + linear SVM frontal face detector (``pip install
+  "sklearn-fkd[dlib]"``; its weights are part of dlib). Finds faces down to about 40 px
+  by searching upscaled small images; tens of milliseconds per 640x480 photo.
+* ``"lbp"``: scikit-image's LBP cascade: no extra dependency, but frontal only and
+  less accurate. The default fallback when dlib is missing.
+
+``"auto"`` is ``"hog"`` when dlib is installed, else ``"lbp"``.
+
+Detector boxes are not keypoint boxes (the LBP cascade frames the eyes to the mouth,
+dlib's box the brows to the chin). :func:`box_calibration` measures how a detector's
+boxes relate to the true keypoints' boxes, and :func:`calibrate_boxes` applies that
+relation, so crops made from detections look like the crops a model was trained on.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 
 import numpy as np
 
 from .imaging import resize_image, to_gray
 
-__all__ = ["LBPFaceDetector", "box_calibration", "calibrate_boxes"]
+__all__ = [
+    "DETECTORS",
+    "HOGFaceDetector",
+    "LBPFaceDetector",
+    "box_calibration",
+    "box_noise",
+    "calibrate_boxes",
+    "detect_faces",
+    "make_detector",
+]
+
+DLIB_EXTRA = 'pip install "sklearn-fkd[dlib]"'
+
+
+class _Detector:
+    """What the detectors share: the best box of ``detect``, overlap suppression."""
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def __call__(self, image: np.ndarray):
+        """The most confident face ``(x0, y0, x1, y1)``, or None."""
+        boxes, scores = self.detect(image)
+        if not len(boxes):
+            return None
+        return tuple(float(v) for v in boxes[int(np.argmax(scores))])
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+def _suppress_overlaps(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3):
+    """Greedy non-maximum suppression: the most confident of boxes that overlap."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    for i in order:
+        if all(_iou(boxes[i], boxes[j]) <= iou for j in keep):
+            keep.append(int(i))
+    return boxes[keep], scores[keep]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,13 +88,8 @@ def _lbp_cascade():
     return Cascade(lbp_frontal_face_cascade_filename())
 
 
-class LBPFaceDetector:
+class LBPFaceDetector(_Detector):
     """The frontal-face LBP cascade shipped with scikit-image (offline, CPU).
-
-    Called on one image, returns the largest face found as ``(x0, y0, x1, y1)`` pixel
-    edges, or None. The cascade's box is tighter than the keypoints' (eyes to mouth);
-    :class:`~sklearn_fkd.preprocessing.FaceCrop` calibrates it against the true points
-    at fit.
 
     Parameters
     ----------
@@ -47,6 +103,11 @@ class LBPFaceDetector:
         Images whose longer side exceeds this are searched at that size (the box is
         scaled back): the cascade's cost grows with the pixel count, and a face that
         is under ``min_size`` there is under 8 % of the photo's side.
+
+    Notes
+    -----
+    The cascade gives no confidence: each face's score is its box's area in pixels, so
+    the largest face is the "most confident".
     """
 
     def __init__(
@@ -61,20 +122,21 @@ class LBPFaceDetector:
         self.min_neighbours = min_neighbours
         self.max_side = max_side
 
-    def __call__(self, image: np.ndarray):
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every face: boxes ``(m, 4)`` and scores ``(m,)`` (the boxes' areas)."""
         grey = to_gray(np.asarray(image))
         scale = 1.0
         if self.max_side is not None and max(grey.shape) > self.max_side:
             scale = max(grey.shape) / self.max_side
             if min(grey.shape) / scale < self.min_size:
-                return None  # no face of the smallest size searched fits
+                return np.zeros((0, 4)), np.zeros(0)  # no face of the smallest size fits
             size = (round(grey.shape[1] / scale), round(grey.shape[0] / scale))  # (w, h)
             grey = resize_image(grey, size)
         grey = grey.astype(np.float32)
         if np.asarray(image).dtype == np.uint8:
             grey /= 255.0
         if min(grey.shape) < self.min_size:
-            return None
+            return np.zeros((0, 4)), np.zeros(0)
         found = _lbp_cascade().detect_multi_scale(
             img=grey,
             scale_factor=self.scale_factor,
@@ -84,16 +146,171 @@ class LBPFaceDetector:
             min_neighbor_number=self.min_neighbours,
         )
         if not found:
-            return None
-        best = max(found, key=lambda d: d["width"] * d["height"])
-        c, r, w, h = (best[k] * scale for k in ("c", "r", "width", "height"))
-        return (float(c), float(r), float(c + w), float(r + h))
-
-    def __repr__(self) -> str:
-        return (
-            f"LBPFaceDetector(scale_factor={self.scale_factor}, min_size={self.min_size}, "
-            f"min_neighbours={self.min_neighbours}, max_side={self.max_side})"
+            return np.zeros((0, 4)), np.zeros(0)
+        boxes = np.array(
+            [[d["c"], d["r"], d["c"] + d["width"], d["r"] + d["height"]] for d in found],
+            dtype=np.float64,
         )
+        boxes *= scale
+        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        return _suppress_overlaps(boxes, areas)
+
+
+@functools.lru_cache(maxsize=1)
+def _dlib_hog():
+    try:
+        import dlib
+    except ImportError as exc:
+        raise ImportError(f"the 'hog' face detector needs dlib: {DLIB_EXTRA}") from exc
+    return dlib.get_frontal_face_detector()
+
+
+class HOGFaceDetector(_Detector):
+    """dlib's frontal face detector: HOG features and a linear SVM (King 2009, 2015).
+
+    Needs ``pip install "sklearn-fkd[dlib]"`` (dlib's weights are built into it).
+
+    Parameters
+    ----------
+    min_face : int, default=40
+        Smallest face side found, in pixels of the image: the image is scaled so that
+        such a face fills the detector's 80-pixel window...
+    max_side : int, default=640
+        ...unless its longer side would then exceed ``max_side``: larger photos are
+        searched at that size (the search's cost grows with the pixels; the smallest
+        face found is then ``80 / scale`` pixels).
+    threshold : float, default=0.0
+        SVM score a face must exceed in :meth:`detect` (every face of a photo).
+    fallback_threshold : float, default=-0.5
+        The single-face call (what a ``FaceCrop`` uses) takes the best face above this
+        lower score when none passes ``threshold``: on the 337 AFW crops, 94 % of the
+        faces pass 0 and 98 % pass -0.4, so the one face of an image is rarely missed.
+
+    Notes
+    -----
+    The score of a face is the SVM's margin. dlib's box frames the brows to the chin;
+    a :class:`~sklearn_fkd.preprocessing.FaceCrop` calibrates it against the keypoints.
+    """
+
+    def __init__(
+        self,
+        min_face: int = 40,
+        max_side: int = 640,
+        threshold: float = 0.0,
+        fallback_threshold: float = -0.5,
+    ):
+        self.min_face = min_face
+        self.max_side = max_side
+        self.threshold = threshold
+        self.fallback_threshold = fallback_threshold
+
+    def __call__(self, image: np.ndarray):
+        """The most confident face ``(x0, y0, x1, y1)`` (down to ``fallback_threshold``),
+        or None."""
+        boxes, scores = self._run(image, min(self.threshold, self.fallback_threshold))
+        if not len(boxes):
+            return None
+        return tuple(float(v) for v in boxes[int(np.argmax(scores))])
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every face: boxes ``(m, 4)`` and scores ``(m,)`` (SVM margins)."""
+        return self._run(image, self.threshold)
+
+    def _run(self, image: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        detector = _dlib_hog()
+        arr = np.asarray(image)
+        if arr.dtype != np.uint8:
+            arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        if arr.ndim == 3 and arr.shape[2] != 3:
+            arr = to_gray(arr[..., :3]) if arr.shape[2] >= 3 else arr[..., 0]
+        # a face of min_face pixels fills the 80-pixel window, unless the longer side
+        # would exceed max_side (then the smallest face found is larger)
+        scale = min(80.0 / self.min_face, self.max_side / max(arr.shape[:2]))
+        if scale != 1.0:
+            size = (max(1, round(arr.shape[1] * scale)), max(1, round(arr.shape[0] * scale)))
+            arr = resize_image(arr, size)
+        rects, scores, _ = detector.run(np.ascontiguousarray(arr), 0, threshold)
+        if not rects:
+            return np.zeros((0, 4)), np.zeros(0)
+        boxes = np.array(
+            [[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects], dtype=np.float64
+        )
+        return _suppress_overlaps(boxes / scale, np.asarray(scores, dtype=np.float64))
+
+
+#: the detectors by name
+DETECTORS = {"hog": HOGFaceDetector, "lbp": LBPFaceDetector}
+
+
+def dlib_available() -> bool:
+    """Whether dlib (the ``"hog"`` detector) is installed."""
+    return importlib.util.find_spec("dlib") is not None
+
+
+def resolve_detector_name(detector):
+    """``"auto"`` -> ``"hog"`` when dlib is installed, else ``"lbp"``; others unchanged."""
+    if isinstance(detector, str) and detector == "auto":
+        return "hog" if dlib_available() else "lbp"
+    return detector
+
+
+def make_detector(detector="auto"):
+    """A detector from its name (see the module docs), or a callable as it is.
+
+    Raises
+    ------
+    ValueError
+        An unknown name.
+    ImportError
+        ``"hog"`` without dlib; the message names the extra to install.
+    """
+    detector = resolve_detector_name(detector)
+    if callable(detector) and not isinstance(detector, str):
+        return detector
+    if detector not in DETECTORS:
+        raise ValueError(
+            f"detector must be 'auto', {', '.join(map(repr, DETECTORS))} or a callable, "
+            f"got {detector!r}"
+        )
+    if detector == "hog":
+        _dlib_hog()  # fail now, naming the extra
+    return DETECTORS[detector]()
+
+
+def detect_faces(image, detector="auto") -> tuple[np.ndarray, np.ndarray]:
+    """Every face in one photo, most confident first.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W) or (H, W, C), or a path
+    detector : "auto", "hog", "lbp" or a detector object, default="auto"
+        A detector object has ``detect(image) -> (boxes, scores)``.
+
+    Returns
+    -------
+    boxes : ndarray of shape (m, 4)
+        ``(x0, y0, x1, y1)`` pixel edges, as the detector frames faces (not calibrated
+        to keypoint boxes).
+    scores : ndarray of shape (m,)
+        The detector's confidence (see each detector), in decreasing order.
+
+    Examples
+    --------
+    >>> from sklearn_fkd import detect_faces
+    >>> boxes, scores = detect_faces("group.jpg", detector="hog")  # doctest: +SKIP
+    """
+    from .utils.validation import check_images
+
+    (image,) = check_images([image] if not isinstance(image, np.ndarray) else image[None])
+    found = make_detector(detector)
+    if not hasattr(found, "detect"):
+        raise TypeError(
+            f"detect_faces needs a detector with detect(image) -> (boxes, scores); "
+            f"{found!r} only returns one box"
+        )
+    boxes, scores = found.detect(image)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64))
+    return np.asarray(boxes, dtype=np.float64)[order], np.asarray(scores, np.float64)[order]
 
 
 def box_calibration(truth: np.ndarray, detected: np.ndarray) -> np.ndarray:
@@ -135,3 +352,30 @@ def calibrate_boxes(boxes: np.ndarray, calibration: np.ndarray | None) -> np.nda
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + calibration[:2] * size
     half = calibration[2:] * size / 2
     return np.concatenate([centre - half, centre + half], axis=1)
+
+
+def box_noise(truth: np.ndarray, calibrated: np.ndarray) -> np.ndarray:
+    """How far calibrated detector boxes scatter around the true keypoint boxes.
+
+    Parameters
+    ----------
+    truth, calibrated : ndarray of shape (n, 4)
+
+    Returns
+    -------
+    ndarray of shape (3,)
+        Robust standard deviations (1.4826 x the median absolute deviation) of the
+        centre's shift in x and y, in units of the true box's larger side, and of the
+        log of the size ratio.
+    """
+    side = (truth[:, 2:] - truth[:, :2]).max(axis=1)
+    shift = ((calibrated[:, :2] + calibrated[:, 2:]) - (truth[:, :2] + truth[:, 2:])) / 2
+    shift = shift / side[:, None]
+    log_scale = np.log(
+        (calibrated[:, 2:] - calibrated[:, :2]).max(axis=1) / np.maximum(side, 1e-9)
+    )
+
+    def spread(v: np.ndarray) -> float:
+        return float(1.4826 * np.median(np.abs(v - np.median(v))))
+
+    return np.array([spread(shift[:, 0]), spread(shift[:, 1]), spread(log_scale)])

@@ -20,7 +20,7 @@ from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import check_is_fitted
 
-from .geometry import PointMap
+from .geometry import PointMap, keypoint_boxes
 from .keypoints import check_keypoints
 from .metrics import KeypointScorer, nme
 from .utils.validation import ImageList, check_consistent_length, check_images
@@ -142,9 +142,15 @@ class KeypointPipeline(Pipeline):
     def predict(self, X, **params) -> np.ndarray:
         """Keypoints of each image, in the pixels of ``X``.
 
+        When the first step is a :class:`~sklearn_fkd.preprocessing.FaceCrop` with
+        ``refine > 0``, each face is predicted again on the crop around the points
+        predicted before (``refine`` times), whether its first box came from the
+        detector or from ``boxes=``: the network then sees the kind of crop it was
+        trained on.
+
         Parameters
         ----------
-        X : ndarray of shape (n, H, W[, C]) or list of images
+        X : ndarray of shape (n, H, W[, C]), list of images, or image paths
         **params
             Metadata for the steps, e.g. ``boxes=`` (n, 4) for a ``FaceCrop``.
 
@@ -153,8 +159,22 @@ class KeypointPipeline(Pipeline):
         ndarray of shape (n, 2K), float64
         """
         check_is_fitted(self)
+        images = check_images(X)
         routed = process_routing(self, "predict", **params)
-        Xt, _, maps = self._through_steps(check_images(X), routed, fit=False)
+        y = self._predict_once(images, routed)
+        name, crop = self.steps[0]
+        rounds = getattr(crop, "refine", 0) if is_keypoint_step(crop) else 0
+        for _ in range(rounds if y.shape[1] >= 4 else 0):  # a box needs two points
+            routed[name]["transform"] = {
+                **routed[name].get("transform", {}),
+                "boxes": keypoint_boxes(y),
+            }
+            y = self._predict_once(images, routed)
+        return y
+
+    def _predict_once(self, images, routed) -> np.ndarray:
+        """The steps and the final estimator once; points in the pixels of ``images``."""
+        Xt, _, maps = self._through_steps(images, routed, fit=False)
         final_name, final = self.steps[-1]
         y = final.predict(Xt, **routed[final_name].predict)
         for point_map in reversed(maps):

@@ -11,6 +11,7 @@ __all__ = [
     "first_conv_weights",
     "plot_best_worst",
     "plot_ced",
+    "plot_faces",
     "plot_filters",
     "plot_heatmaps",
     "plot_keypoints",
@@ -72,6 +73,44 @@ def plot_keypoints(
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_faces(image, faces, boxes=None, schema: KeypointSchema | None = None, ax=None):
+    """Draw every face found in a photo: its points and, where given, its box.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W) or (H, W, 3)
+    faces : list of array-like of shape (K, 2) or (2K,)
+        The points of each face (e.g. :func:`sklearn_fkd.predict_faces`'s).
+    boxes : array-like of shape (m, 4), optional
+        Each face's box ``(x0, y0, x1, y1)``; NaN rows are not drawn.
+    schema : KeypointSchema, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _new_axes(ax, (5, 5))
+    img = np.asarray(image)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
+    colours = ("#e8351e", "#1e88e8", "#1bbf3a", "#e8a21e", "#a21ee8")
+    for i, points in enumerate(faces):
+        xy = np.asarray(points, dtype=float).reshape(-1, 2)
+        sch = schema or infer_schema(len(xy))
+        colour = colours[i % len(colours)]
+        for a, b in sch.edges:
+            ax.plot(xy[[a, b], 0], xy[[a, b], 1], color=colour, lw=0.8, alpha=0.7)
+        ax.scatter(xy[:, 0], xy[:, 1], s=6, c=colour, edgecolors="none")
+        if boxes is not None and not np.isnan(boxes[i]).any():
+            x0, y0, x1, y1 = boxes[i]
+            ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], color=colour, lw=1, ls="--")
+    ax.set_xlim(-0.5, img.shape[1] - 0.5)
+    ax.set_ylim(img.shape[0] - 0.5, -0.5)
+    ax.set_axis_off()
+    ax.set_title(f"{len(faces)} face{'s' if len(faces) != 1 else ''}", fontsize=9)
     return ax
 
 

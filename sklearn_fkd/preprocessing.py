@@ -30,10 +30,17 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .detection import LBPFaceDetector, box_calibration, calibrate_boxes
+from .detection import (
+    DETECTORS,
+    box_calibration,
+    box_noise,
+    calibrate_boxes,
+    make_detector,
+    resolve_detector_name,
+)
 from .geometry import PointMap, crop_windows, image_shapes, keypoint_boxes, resize_map
 from .imaging import resize_image, stack_if_uniform, to_gray
-from .utils.validation import check_consistent_length, check_images
+from .utils.validation import check_consistent_length, check_images, check_in, check_number
 
 __all__ = ["FaceCrop", "Grayscale", "Resize", "Standardize"]
 
@@ -148,7 +155,9 @@ class FaceCrop(_GeometricStep):
 
     The face box comes from, in this order of preference:
 
-    * at fit (``y`` given): the true keypoints' bounding box;
+    * at fit (``y`` given): the true keypoints' bounding box, moved and scaled at random
+      by as much as the detector's boxes scatter around it (``jitter``), so that a model
+      trained through the pipeline tolerates detector boxes;
     * ``boxes=`` passed to ``transform`` (or to a pipeline's ``predict``/``score``,
       through scikit-learn metadata routing; ``FaceCrop`` requests ``boxes`` by
       default);
@@ -156,6 +165,9 @@ class FaceCrop(_GeometricStep):
       boxes (median centre shift and size ratio over up to ``CALIBRATION_SAMPLES``
       training faces), so training and prediction crops agree;
     * the whole image, with a warning, when the detector finds no face.
+
+    In a :class:`~sklearn_fkd.pipeline.KeypointPipeline`, the crop of a prediction is
+    then refined ``refine`` times from the box of the points predicted on it.
 
     The box is grown by ``margin`` on each side, made square around its centre, rounded
     out to whole pixels (so a crop with no margin still holds every point), shifted to
@@ -168,18 +180,35 @@ class FaceCrop(_GeometricStep):
         Added on each side, as a fraction of the box's larger side.
     square : bool, default=True
         Make the box square (before clipping to the image).
-    detector : "lbp", callable or None, default="lbp"
-        ``"lbp"``: :class:`~sklearn_fkd.detection.LBPFaceDetector`. A callable takes one
-        image and returns ``(x0, y0, x1, y1)`` or None. None: ``boxes`` are required
-        after fit.
+    detector : "auto", "hog", "lbp", callable or None, default="auto"
+        See :mod:`sklearn_fkd.detection`: ``"hog"`` is dlib's detector (``pip install
+        "sklearn-fkd[dlib]"``), ``"lbp"`` scikit-image's cascade, ``"auto"`` the first
+        when dlib is installed, else the second (resolved at fit as ``detector_``). A
+        callable takes one image and returns ``(x0, y0, x1, y1)`` or None. None:
+        ``boxes`` are required after fit.
+    refine : int, default=1
+        As the first step of a pipeline: predict again this many times on the crop
+        around the points predicted in the previous round, so that the network sees the
+        kind of crop it was trained on (detector boxes frame faces differently).
+    jitter : "auto" or float, default="auto"
+        Train-time box jitter: the standard deviation of the random shift of the box's
+        centre (a fraction of its side) and of the log of its scale. ``"auto"``: the
+        scatter of the calibrated detector boxes around the true ones, measured at fit
+        (``detector_noise_``); none without a detector. 0 turns it off.
+    random_state : int or None, default=0
+        Seeds the jitter (a fixed default keeps pipelines reproducible).
 
     Attributes
     ----------
+    detector_ : str, callable or None
+        The detector in use (``"auto"`` resolved).
     detector_calibration_ : ndarray of shape (4,) or None
         ``(dx, dy, sx, sy)``: the keypoint box's centre shift from the detector box's
         centre and its width/height, in units of the detector box's width/height.
     detector_hit_rate_ : float or None
         Share of the calibration faces the detector found.
+    detector_noise_ : ndarray of shape (3,) or None
+        :func:`~sklearn_fkd.detection.box_noise` of the calibrated detector boxes.
 
     Examples
     --------
@@ -194,19 +223,33 @@ class FaceCrop(_GeometricStep):
 
     __metadata_request__transform = {"boxes": True}  # noqa: RUF012 (sklearn's convention)
 
-    def __init__(self, margin: float = 0.25, square: bool = True, detector="lbp"):
+    def __init__(
+        self,
+        margin: float = 0.25,
+        square: bool = True,
+        detector="auto",
+        refine: int = 1,
+        jitter="auto",
+        random_state: int | None = 0,
+    ):
         self.margin = margin
         self.square = square
         self.detector = detector
+        self.refine = refine
+        self.jitter = jitter
+        self.random_state = random_state
 
     def _check_params(self):
-        if not (isinstance(self.margin, numbers.Real) and self.margin >= 0):
-            raise ValueError(f"margin must be a number >= 0, got {self.margin!r}")
-        if not (self.detector is None or self.detector == "lbp" or callable(self.detector)):
-            raise ValueError(f"detector must be 'lbp', a callable or None, got {self.detector!r}")
+        check_number(self.margin, "margin", low=0)
+        if not (self.detector is None or callable(self.detector)):
+            check_in(self.detector, "detector", ("auto", *DETECTORS))
+        check_number(self.refine, "refine", integer=True, low=0)
+        if not (isinstance(self.jitter, str) and self.jitter == "auto"):
+            check_number(self.jitter, "jitter", low=0)
 
     def _detector(self) -> Callable | None:
-        return LBPFaceDetector() if self.detector == "lbp" else self.detector
+        detector = getattr(self, "detector_", self.detector)
+        return None if detector is None else make_detector(detector)
 
     def fit(self, X, y=None):
         """Calibrate the detector against the true points of (up to 200 of) ``X``.
@@ -223,8 +266,10 @@ class FaceCrop(_GeometricStep):
         """
         self._check_params()
         images = check_images(X)
+        self.detector_ = resolve_detector_name(self.detector)
         self.detector_calibration_ = None
         self.detector_hit_rate_ = None
+        self.detector_noise_ = None
         detector = self._detector()
         if detector is None or y is None:
             return self
@@ -246,6 +291,8 @@ class FaceCrop(_GeometricStep):
             return self
         truth_boxes, detected = (np.array(a) for a in zip(*pairs, strict=True))
         self.detector_calibration_ = box_calibration(truth_boxes, detected)
+        calibrated = calibrate_boxes(detected, self.detector_calibration_)
+        self.detector_noise_ = box_noise(truth_boxes, calibrated)
         return self
 
     def _detected_boxes(self, images: list[np.ndarray], todo: np.ndarray) -> np.ndarray:
@@ -278,7 +325,7 @@ class FaceCrop(_GeometricStep):
         ----------
         X : images
         y : array-like of shape (n, 2K) or (n, K, 2), optional
-            True keypoints (fit time): their bounding box.
+            True keypoints (fit time): their bounding box (jittered, see ``jitter``).
         boxes : array-like of shape (n, 4), optional
             ``(x0, y0, x1, y1)`` per image; rows of NaN fall through to the detector.
 
@@ -294,7 +341,7 @@ class FaceCrop(_GeometricStep):
         out = np.full((n, 4), np.nan)
         if y is not None:
             check_consistent_length(X=images, y=y)
-            out = keypoint_boxes(y)
+            out = self._jittered(keypoint_boxes(y))
             out[(out[:, 2:] - out[:, :2]).max(axis=1) < 1] = np.nan  # under two points
         if boxes is not None:
             given = np.array(boxes, dtype=np.float64)
@@ -319,6 +366,22 @@ class FaceCrop(_GeometricStep):
         if len(todo):
             out[todo] = self._detected_boxes(images, todo)[todo]
         return out
+
+    def _jittered(self, boxes: np.ndarray) -> np.ndarray:
+        """Training boxes moved and scaled at random by the ``jitter`` (see there)."""
+        if isinstance(self.jitter, str):
+            noise = getattr(self, "detector_noise_", None)
+        else:
+            noise = np.full(3, float(self.jitter))
+        if noise is None or not np.any(noise):
+            return boxes
+        rng = np.random.default_rng(self.random_state)
+        side = (boxes[:, 2:] - boxes[:, :2]).max(axis=1, keepdims=True)
+        centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + rng.normal(
+            0, noise[:2], (len(boxes), 2)
+        ) * side
+        half = (boxes[:, 2:] - boxes[:, :2]) / 2 * np.exp(rng.normal(0, noise[2], (len(boxes), 1)))
+        return np.concatenate([centre - half, centre + half], axis=1)
 
     def point_map(self, X, y=None, boxes=None) -> PointMap:
         """Translations to each crop; see :meth:`face_boxes` for the parameters."""

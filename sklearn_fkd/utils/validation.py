@@ -10,12 +10,14 @@ counterpart. Every step, estimator and function that takes images calls
   types must lie in 0..255 and are converted to uint8; floats are taken as they are
   (already scaled, e.g. to [0, 1], or standardised) and must be finite;
 * a single image (``(H, W)``, or ``(H, W, 3)`` read as a stack of grey images) is
-  refused with the fix (``[image]``) in the message.
+  refused with the fix (``[image]``) in the message;
+* image file paths (``str`` or ``pathlib.Path``, one or a list) are read as uint8 RGB.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -88,8 +90,8 @@ def check_images(X, name: str = "X") -> ImageList:
 
     Parameters
     ----------
-    X : ndarray of shape (n, H, W) or (n, H, W, C), list of (H, W[, C]) arrays, or a
-        torch tensor of the same layout
+    X : ndarray of shape (n, H, W) or (n, H, W, C), list of (H, W[, C]) arrays, a
+        torch tensor of the same layout, or image file paths (one, or a list)
     name : str, default="X"
         Named in error messages.
 
@@ -114,12 +116,20 @@ def check_images(X, name: str = "X") -> ImageList:
         X = X.detach().cpu().numpy()
     if isinstance(X, np.ndarray):
         return _check_image_array(X, name)
+    if isinstance(X, (str, os.PathLike)):
+        X = [X]
     if not isinstance(X, (list, tuple)):
-        raise TypeError(f"{name} must be an array or a list of images, got {type(X).__name__}")
+        raise TypeError(
+            f"{name} must be an array, a list of images or image paths, got {type(X).__name__}"
+        )
     if len(X) == 0:
         raise ValueError(f"{name} is empty")
     images = ImageList()
     for i, image in enumerate(X):
+        if isinstance(image, (str, os.PathLike)):
+            from ..datasets import read_image  # files: decoded to uint8 RGB
+
+            image = read_image(image)
         im = np.asarray(image)
         label = f"{name}[{i}]"
         _check_dtype(im.dtype, label)
