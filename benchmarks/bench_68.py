@@ -1,19 +1,18 @@
-"""68 points on YouTube Faces (course parts 3 and 4): ResNet-18, U-Net heatmaps, the CNN.
+"""68 points in the wild (issue #15; course parts 3-4): the ``ibug68`` recipe, an
+ablation of its levers, and the course's models.
 
-Trains on the 3,462 training frames, tests on the 770 test frames (Udacity's split of
-the YouTube Faces Database, Wolf et al. 2011; the splits share people, see DESCR). The
-face crops are made grey and resized to ``--size`` in a KeypointPipeline, which maps
-predictions back to each image's own pixels. NME is normalised by the outer eye
-corners. dlib's 68-point shape predictor, measured on the same 770 images: NME 0.069
-(issue #3; benchmark #6 reruns it).
+Training set: the YouTube Faces training frames (Wolf et al. 2011), 300-W HELEN and
+LFPW (Sagonas et al.; Le et al. 2012; Belhumeur et al. 2011): 5,137 faces. Held out:
+the 770 YouTube test frames (the splits share people) and the 337 AFW faces (Zhu &
+Ramanan 2012). NME is normalised by the outer eye corners; every table has the mean
+training shape's row and each model's ratio to it, and dlib's and MediaPipe's rows
+from ``bench_peers.py`` on the same images (dlib was trained on 300-W, AFW included).
 
-    python benchmarks/bench_68.py [--size 96] [--epochs 30] [--only resnet18]
-    python benchmarks/bench_68.py --helen ...   # + HELEN in training, AFW as a 2nd test set
+    python benchmarks/bench_68.py --recipe               # make_recipe("ibug68"), 60 epochs
+    python benchmarks/bench_68.py --ablation --epochs 12  # each lever off, same seed/epochs
+    python benchmarks/bench_68.py --only cnn --size 96 --epochs 15   # the course's models
 
-With ``--helen`` the 870 HELEN faces of 300-W (Sagonas et al.; Le et al. 2012) join the
-training set and the 337 AFW faces (Zhu & Ramanan 2012; source-disjoint from both
-training sets) are a second test set, as in course part 3; results go to
-``68points_<size>.json`` with a best/worst figure per model and test set.
+Results: ``68points_recipe.json``, ``68points_ablation.json``, ``68points_<size>.json``.
 """
 
 from __future__ import annotations
@@ -21,118 +20,191 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 
 import numpy as np
 
 from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import (
     IBUG68,
+    Augment,
     FaceKeypointRegressor,
     HeatmapKeypointEstimator,
     make_keypoint_pipeline,
 )
-from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
-from sklearn_fkd.metrics import ced_auc, failure_rate, keypoint_mae, mean_keypoint_error, nme, pck
+from sklearn_fkd.datasets import load_dataset
+from sklearn_fkd.geometry import keypoint_boxes
+from sklearn_fkd.metrics import ced_auc, failure_rate, mean_keypoint_error, nme, pck
 from sklearn_fkd.preprocessing import Grayscale, Resize
+from sklearn_fkd.recipes import RECIPES, make_recipe
 from sklearn_fkd.utils import format_table
 
-DLIB_NME = 0.069
+TRAIN = "youtube:train+helen+lfpw"
+TESTS = {"YouTube test": "youtube:test", "AFW": "afw"}
 MODELS = {
     "resnet18": lambda ep, seed: FaceKeypointRegressor(
         backbone="resnet18", max_epochs=ep, batch_size=32, random_state=seed
     ),
-    "heatmap": lambda ep, seed: HeatmapKeypointEstimator(
+    "unet": lambda ep, seed: HeatmapKeypointEstimator(
         max_epochs=ep, batch_size=16, random_state=seed
-    ),  # DSNT loss; the earlier plain-MSE heatmap loss reached NME 0.57 (collapsed maps)
+    ),
     "cnn": lambda ep, seed: FaceKeypointRegressor(max_epochs=ep, batch_size=16, random_state=seed),
+}
+#: the ablation: each lever of the recipe switched off (or changed) alone
+ABLATION = {
+    "recipe": {},
+    "without LFPW in training": {"data": "youtube:train+helen"},
+    "mild augmentation (rotation 10, shift/zoom 5 %)": {
+        "augment": {"rotation": 10.0, "shift": 0.05, "scale": 0.05}
+    },
+    "MSE instead of Wing loss": {"estimator": {"loss": "mse"}},
+    "no test-time flip": {"estimator": {"test_flip": False}},
+    "no mean-shape start": {"estimator": {"mean_shape_start": False}},
+    "96x96 input": {"size": 96},
+    "float32 instead of bfloat16": {"estimator": {"precision": "float32"}},
 }
 
 
-def dlib_rows(tests, with_test_set: bool) -> list[dict]:
-    """dlib's NME on the same test images, from ``bench_peers.py``'s results when they
-    exist, else the figure measured for issue #3."""
-    path = RESULTS / "peers.json"
-    if not path.is_file():
-        return [{"model": "dlib shape predictor (issue #3)", "nme": DLIB_NME}]
-    peers = json.loads(path.read_text())["rows"]
-    return [
-        {
-            **({"test_set": r["test_set"]} if with_test_set else {}),
-            "model": "dlib shape predictor (bench_peers.py)",
-            "nme": r["nme"],
-        }
-        for r in peers
-        if r["peer"].startswith("dlib") and r["test_set"] in tests
-    ]
-
-
-def evaluate(name, truth, pred, fit_s, epochs) -> dict:
+def metrics(truth, pred, mean_shape_nme: float) -> dict:
+    value = nme(truth, pred, schema=IBUG68)
     return {
-        "model": name,
-        "epochs": epochs,
-        "train_s": round(fit_s),
-        "nme": nme(truth, pred, schema=IBUG68),
+        "nme": value,
+        "ratio_to_mean_shape": value / mean_shape_nme,
         "pck@0.05": pck(truth, pred, alpha=0.05, schema=IBUG68),
         "auc@0.08": ced_auc(truth, pred, threshold=0.08, schema=IBUG68),
         "fr@0.10": failure_rate(truth, pred, threshold=0.10, schema=IBUG68),
         "mean_px": mean_keypoint_error(truth, pred),
-        "mae_px": keypoint_mae(truth, pred),
     }
+
+
+def mean_shape_rows(train, tests) -> tuple[list[dict], dict]:
+    """The mean training shape, placed in each test face's true box (the baseline a
+    model of crops has to beat): normalised shapes, scaled to the box."""
+    boxes = keypoint_boxes(train.keypoints)
+    pts = train.keypoints.reshape(len(boxes), -1, 2)
+    unit = (pts - boxes[:, None, :2]) / (boxes[:, None, 2:] - boxes[:, None, :2])
+    mean_unit = np.nanmean(unit, axis=0)
+    rows, base = [], {}
+    for name, test in tests.items():
+        b = keypoint_boxes(test.keypoints)
+        pred = (b[:, None, :2] + mean_unit[None] * (b[:, None, 2:] - b[:, None, :2])).reshape(
+            len(b), -1
+        )
+        base[name] = nme(test.keypoints, pred, schema=IBUG68)
+        rows.append({"test_set": name, "model": "mean training shape in the true box",
+                     **metrics(test.keypoints, pred, base[name])})  # fmt: skip
+    return rows, base
+
+
+def peer_rows(base: dict) -> list[dict]:
+    """dlib's and MediaPipe's figures on the same images, from bench_peers.py."""
+    path = RESULTS / "peers.json"
+    if not path.is_file():
+        return []
+    return [
+        {
+            "test_set": r["test_set"],
+            "model": r["peer"]
+            + (" (trained on 300-W, AFW included)" if "dlib" in r["peer"] else ""),
+            "nme": r["nme"],
+            "ratio_to_mean_shape": r["nme"] / base[r["test_set"]],
+            "pck@0.05": r.get("pck@0.05"),
+            "auc@0.08": r.get("auc@0.08"),
+            "fr@0.10": r.get("fr@0.10"),
+            "mean_px": r.get("mean_px"),
+        }
+        for r in json.loads(path.read_text())["rows"]
+        if r["test_set"] in base
+    ]
+
+
+def recipe_pipeline(changes: dict, epochs: int | None, seed: int):
+    """``make_recipe("ibug68")`` with an ablation's changes."""
+    recipe = RECIPES["ibug68"]
+    params = dict(changes.get("estimator", {}))
+    if epochs is not None:
+        params["max_epochs"] = epochs
+    if "augment" in changes:
+        params["augment"] = Augment(**{**recipe["augment"], **changes["augment"]})
+    pipe = make_recipe("ibug68", random_state=seed, **params)
+    if "size" in changes:
+        pipe.set_params(resize__size=changes["size"])
+    return pipe
+
+
+def evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector: bool) -> list[dict]:
+    rows = []
+    for test_name, test in tests.items():
+        settings = [("true boxes", {"boxes": keypoint_boxes(test.keypoints)})]
+        if through_detector:
+            settings.append((f"{pipe[0].detector_} detector", {}))
+        for boxes, given in settings:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                t0 = time.perf_counter()
+                pred = pipe.predict(list(test.images), **given)
+            ms = 1000 * (time.perf_counter() - t0) / len(test.images)
+            rows.append(
+                {
+                    "test_set": test_name,
+                    "model": label,
+                    "boxes": boxes,
+                    "epochs": len(pipe[-1].history),
+                    "train_s": round(fit_s),
+                    **metrics(test.keypoints, pred, base[test_name]),
+                    "ms_per_face": ms,
+                }
+            )
+            print(format_table(rows[-1:]), flush=True)
+            if boxes != "true boxes":
+                slug = f"68_recipe_{test_name.split()[0].lower()}.png"
+                plot_best_worst(test.images, test.keypoints, pred, IBUG68, "interocular",
+                                pipe[-1], RESULTS / slug)  # fmt: skip
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--only", choices=list(MODELS), action="append")
+    parser.add_argument("--recipe", action="store_true", help="the ibug68 recipe")
+    parser.add_argument("--ablation", action="store_true", help="each lever of the recipe off")
+    parser.add_argument("--only", choices=list(MODELS), action="append", help="course models")
+    parser.add_argument("--size", type=int, default=96, help="course models' input size")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--helen",
-        action="store_true",
-        help="also train on the 870 HELEN faces and test on AFW too (course part 3's data)",
-    )
     args = parser.parse_args(argv)
-    train = load_youtube_faces("train")
-    tests = {"YouTube test": load_youtube_faces("test")}
-    images, keypoints = list(train.images), train.keypoints
-    if args.helen:
-        helen = load_helen_afw("helen")
-        images += list(helen.images)
-        keypoints = np.concatenate([keypoints, helen.keypoints])
-        tests["AFW"] = load_helen_afw("afw")
-    size = (args.size, args.size)
-    rows = []
-    for name in args.only or list(MODELS):
-        est = MODELS[name](args.epochs, args.seed)
-        pipe = make_keypoint_pipeline(Grayscale(), Resize(size), est)  # the images are crops
-        t0 = time.perf_counter()
-        pipe.fit(images, keypoints)
-        fit_s = time.perf_counter() - t0
-        variants = {name: {}}
-        if name == "heatmap":  # the same fit, read out both ways
-            variants = {"heatmap (soft-argmax)": {}, "heatmap (argmax)": {"decode": "argmax"}}
-        for label, params in variants.items():
-            est.set_params(**params)
+    tests = {name: load_dataset(spec) for name, spec in TESTS.items()}
+    train = load_dataset(TRAIN)
+    rows, base = mean_shape_rows(train, tests)
+    if args.recipe or args.ablation:
+        variants = {"ibug68 recipe": {}} if args.recipe else ABLATION
+        for label, changes in variants.items():
+            data = load_dataset(changes["data"]) if "data" in changes else train
+            pipe = recipe_pipeline(changes, args.epochs, args.seed)
+            t0 = time.perf_counter()
+            pipe.fit(list(data.images), data.keypoints)
+            fit_s = time.perf_counter() - t0
+            rows += evaluate_pipeline(
+                label, pipe, tests, base, fit_s, through_detector=args.recipe
+            )
+        name = "68points_recipe" if args.recipe else "68points_ablation"
+    else:
+        for model in args.only or list(MODELS):
+            est = MODELS[model](args.epochs or 15, args.seed)
+            pipe = make_keypoint_pipeline(Grayscale(), Resize(args.size), est)  # given crops
+            t0 = time.perf_counter()
+            pipe.fit(list(train.images), train.keypoints)
+            fit_s = time.perf_counter() - t0
             for test_name, test in tests.items():
-                pred = pipe.predict(test.images)  # in each image's own pixels
-                row = evaluate(label, test.keypoints, pred, fit_s, args.epochs)
-                rows.append({"test_set": test_name, **row} if args.helen else row)
+                pred = pipe.predict(list(test.images))
+                rows.append({"test_set": test_name, "model": f"{model} {args.size}px, given crops",
+                             "epochs": len(est.history), "train_s": round(fit_s),
+                             **metrics(test.keypoints, pred, base[test_name])})  # fmt: skip
                 print(format_table(rows[-1:]), flush=True)
-                if args.helen and not params:
-                    slug = f"68_{name}_{test_name.split()[0].lower()}_{args.size}.png"
-                    plot_best_worst(
-                        test.images,
-                        test.keypoints,
-                        pred,
-                        IBUG68,
-                        "interocular",
-                        est,
-                        RESULTS / slug,
-                    )
-    rows += dlib_rows(tests, with_test_set=args.helen)
-    print("\n" + format_table([{k: r.get(k, "") for k in rows[0]} for r in rows]))
-    name = f"68points_{args.size}" if args.helen else f"youtube68_{args.size}"
-    save_results(name, rows, {"peak_rss_mib": peak_rss_mib(), "input_size": size})
+        name = f"68points_{args.size}"
+    rows += peer_rows(base)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    print("\n" + format_table([{k: r.get(k, "") for k in columns} for r in rows]))
+    save_results(name, rows, {"peak_rss_mib": peak_rss_mib(), "train": TRAIN, "tests": TESTS})
 
 
 if __name__ == "__main__":

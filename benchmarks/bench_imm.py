@@ -1,11 +1,18 @@
-"""IMM faces (course parts 1 and 2): nose tip and all 58 points.
+"""IMM faces (course parts 1 and 2): nose tip and all 58 points, from scratch and
+fine-tuned from the pretrained ``ibug68`` (issue #19).
 
-Persons 1-32 train, 33-40 test (person-disjoint). Grey images resized to 160x120 in a
-KeypointPipeline; errors in the original 640x480 pixels. IMM face database: Nordstrøm et al. 2004,
-Stegmann et al. 2003.
+Persons 1-32 train, 33-40 test (person-disjoint). From scratch: grey images resized to
+160x120 in a KeypointPipeline. Fine-tuned (``--finetune``): ``FaceCrop`` (the true
+points at fit, its detector at test, refined once) -> grey -> 128x128 ->
+``weights="ibug68"``, the pretrained network with a new head for the 58 points (the
+nose's head row comes from ibug68's nose tip). ``--small`` repeats both with persons
+1-5 only (30 images). Errors in the original 640x480 pixels; every table has the mean
+training shape's row and each model's ratio to it. IMM face database: Nordstrøm et al.
+2004, Stegmann et al. 2003.
 
-    python benchmarks/bench_imm.py            # defaults (mild augmentation), and without
-    python benchmarks/bench_imm.py --variants # + the course's lr / channel variants
+    python benchmarks/bench_imm.py                       # defaults, and without augmentation
+    python benchmarks/bench_imm.py --variants            # + the course's lr / channel variants
+    python benchmarks/bench_imm.py --finetune --small    # + fine-tuning, + 30 training images
 """
 
 from __future__ import annotations
@@ -14,13 +21,21 @@ import argparse
 import time
 
 import numpy as np
+from sklearn.base import clone
 
 from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
-from sklearn_fkd import IMM58, NOSE, FaceKeypointRegressor, NoseRegressor, make_keypoint_pipeline
+from sklearn_fkd import (
+    IMM58,
+    NOSE,
+    FaceKeypointRegressor,
+    HeatmapKeypointEstimator,
+    NoseRegressor,
+    make_keypoint_pipeline,
+)
 from sklearn_fkd.datasets import load_imm_faces
 from sklearn_fkd.keypoints import convert_keypoints
 from sklearn_fkd.metrics import mean_keypoint_error, nme, normalizing_distance, pck
-from sklearn_fkd.preprocessing import Grayscale, Resize
+from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize
 from sklearn_fkd.utils import format_table
 
 SIZE = (120, 160)  # (height, width)
@@ -30,23 +45,35 @@ COURSE = {"nose": 30.0, "imm58": 29.0}  # the course write-ups' mean errors, pix
 TASK_SCHEMA = {"nose": NOSE, "imm58": IMM58}
 
 
-def run(name, est, task, data) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Fit on persons 1-32; the row, and the test truth and predictions in 640x480 px."""
-    images, keypoints, train, interocular = data
+def run(name, est, task, data, train, steps=None) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Fit on the ``train`` persons; the row, and the test truth and predictions in
+    640x480 px (persons 33-40)."""
+    images, keypoints, test, interocular = data
     schema = TASK_SCHEMA[task]
     target = convert_keypoints(keypoints, IMM58, schema)
-    truth = target[~train]
-    pipe = make_keypoint_pipeline(Grayscale(), Resize(SIZE), est)
+    truth = target[test]
+    pipe = make_keypoint_pipeline(*(steps or [Grayscale(), Resize(SIZE)]), est)
     t0 = time.perf_counter()
-    pipe.fit(images[train], target[train])
+    if steps:  # a face crop needs the whole face's box: fit on the 58 points' crops
+        crop = pipe.steps[0][1]
+        crop.fit(images[train], keypoints[train])
+        maps = crop.point_map(images[train], y=keypoints[train])
+        rest = pipe[1:].fit(crop.warp(images[train], maps), maps.forward(target[train]))
+        pipe.steps[1:] = rest.steps
+    else:
+        pipe.fit(images[train], target[train])
     fit_s = time.perf_counter() - t0
-    pred = pipe.predict(images[~train])  # in 640x480 pixels
+    pred = pipe.predict(images[test])  # in 640x480 pixels
+    mean_shape = np.tile(np.nanmean(target[train], axis=0), (len(truth), 1))
     row = {
         "model": name,
         "task": task,
+        "train_images": int(train.sum()),
         "train_s": round(fit_s, 1),
-        "epochs": est.max_epochs,
+        "epochs": len(est.history),
         "mean_px": mean_keypoint_error(truth, pred),
+        "ratio_to_mean_shape": mean_keypoint_error(truth, pred)
+        / mean_keypoint_error(truth, mean_shape),
         "nme": nme(truth, pred, schema=schema, normalize=interocular),
         "pck@0.05": pck(truth, pred, alpha=0.05, schema=schema, normalize=interocular),
         "course_px": COURSE[task],
@@ -55,17 +82,48 @@ def run(name, est, task, data) -> tuple[dict, np.ndarray, np.ndarray]:
     return row, truth, pred
 
 
+def baseline_row(task, data, train) -> dict:
+    """The mean training shape (in 640x480 pixels)."""
+    _, keypoints, test, interocular = data
+    schema = TASK_SCHEMA[task]
+    target = convert_keypoints(keypoints, IMM58, schema)
+    truth = target[test]
+    pred = np.tile(np.nanmean(target[train], axis=0), (len(truth), 1))
+    return {
+        "model": "mean training shape",
+        "task": task,
+        "train_images": int(train.sum()),
+        "mean_px": mean_keypoint_error(truth, pred),
+        "ratio_to_mean_shape": 1.0,
+        "nme": nme(truth, pred, schema=schema, normalize=interocular),
+        "pck@0.05": pck(truth, pred, alpha=0.05, schema=schema, normalize=interocular),
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", action="store_true", help="also the course's variants")
+    parser.add_argument("--finetune", action="store_true", help="also from weights='ibug68'")
+    parser.add_argument("--small", action="store_true", help="also on persons 1-5 only")
+    parser.add_argument("--finetune-epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     imm = load_imm_faces()
-    train = imm.groups < 33
-    interocular = normalizing_distance(imm.keypoints[~train], IMM58)
-    data = (imm.images, imm.keypoints, train, interocular)
+    test = imm.groups >= 33
+    interocular = normalizing_distance(imm.keypoints[test], IMM58)
+    data = (imm.images, imm.keypoints, test, interocular)
     seed = args.seed
+    train_sets = {"persons 1-32": imm.groups < 33}
+    if args.small:
+        train_sets["persons 1-5"] = imm.groups <= 5
+
+    def tuned(cls, **kw):
+        return cls(weights="ibug68", max_epochs=args.finetune_epochs, random_state=seed, **kw)
+
+    def crop_steps():
+        return [FaceCrop(margin=0.25), Grayscale(), Resize(128)]
+
     runs = [
         ("NoseRegressor()", NoseRegressor(random_state=seed), "nose"),
         ("NoseRegressor(augment=None)", NoseRegressor(augment=None, random_state=seed), "nose"),
@@ -76,6 +134,22 @@ def main(argv=None):
             "imm58",
         ),
     ]
+    if args.finetune:
+        runs += [
+            ("NoseRegressor(weights='ibug68')", tuned(NoseRegressor), "nose", crop_steps),
+            (
+                "FaceKeypointRegressor(weights='ibug68')",
+                tuned(FaceKeypointRegressor),
+                "imm58",
+                crop_steps,
+            ),
+            (
+                "HeatmapKeypointEstimator(weights='ibug68')",
+                tuned(HeatmapKeypointEstimator),
+                "imm58",
+                crop_steps,
+            ),
+        ]
     if args.variants:
         runs += (
             [
@@ -99,20 +173,30 @@ def main(argv=None):
             ]
         )
     rows = []
-    for name, est, task in runs:
-        row, truth, pred = run(name, est, task, data)
-        rows.append(row)
-        slug = name.split("(")[0].lower() + ("_noaug" if "augment=None" in name else "")
-        if name.endswith("()") or "augment=None" in name:
-            plot_best_worst(
-                imm.images[~train],
-                truth,
-                pred,
-                TASK_SCHEMA[task],
-                interocular,
-                est,
-                RESULTS / f"imm_{slug}.png",
-            )
+    for set_name, train in train_sets.items():
+        rows += [baseline_row(task, data, train) | {"train": set_name} for task in TASK_SCHEMA]
+        for name, est, task, *steps in runs:
+            if set_name != "persons 1-32" and (
+                args.variants and "=" in name and "weights" not in name
+            ):
+                continue  # the small set: defaults and fine-tuning only
+            est = clone(est)
+            row, truth, pred = run(name, est, task, data, train, steps[0]() if steps else None)
+            rows.append(row | {"train": set_name})
+            slug = name.split("(")[0].lower() + ("_noaug" if "augment=None" in name else "")
+            slug += "_ibug68" if "weights" in name else ""
+            if set_name == "persons 1-32" and (
+                name.endswith("()") or "augment=None" in name or "weights" in name
+            ):
+                plot_best_worst(
+                    imm.images[test],
+                    truth,
+                    pred,
+                    TASK_SCHEMA[task],
+                    interocular,
+                    est,
+                    RESULTS / f"imm_{slug}.png",
+                )
     print("\n" + format_table(rows))
     save_results("imm", rows, {"peak_rss_mib": peak_rss_mib(), "input_size": SIZE})
 

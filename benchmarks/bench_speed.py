@@ -2,9 +2,12 @@
 
 For each estimator: images/s of a training epoch through the estimator, through a
 hand-written PyTorch loop over the same module, batches, loss and optimizer, and through
-skorch's default path (``skorch.dataset.Dataset`` + ``DataLoader``, per-item collation).
-Inference: faces/s of ``predict`` at batch 256. Each configuration runs in its own
-process, so the peak RSS is that run's. Faces: YouTube Faces frames (Wolf et al. 2011).
+skorch's default path (``skorch.dataset.Dataset`` + ``DataLoader``, per-item collation),
+all in float32; then the estimator's epoch under bfloat16 autocast (``precision``, where
+the CPU has native bfloat16). Inference: faces/s of ``predict`` at batch 256 (PyTorch
+eager, float32) and of the same network exported by ``export_onnx`` in onnxruntime
+(``sklearn-fkd[onnx]``). Each configuration runs in its own process, so the peak RSS is
+that run's. Faces: YouTube Faces frames (Wolf et al. 2011).
 
     python benchmarks/bench_speed.py [--n 1024] [--rounds 5]
 """
@@ -31,6 +34,7 @@ ESTIMATORS = {
     "cnn": lambda **kw: FaceKeypointRegressor(**kw),
     "resnet18": lambda **kw: FaceKeypointRegressor(backbone="resnet18", **kw),
     "heatmap": lambda **kw: HeatmapKeypointEstimator(**kw),
+    "fpn": lambda **kw: HeatmapKeypointEstimator(backbone="fpn", sigma=4.0, **kw),
 }
 
 
@@ -100,22 +104,25 @@ def one(kind: str, n: int, rounds: int) -> dict:
     """
     torch.manual_seed(0)
     X, y = data(n)
-    est = ESTIMATORS[kind](max_epochs=1, random_state=0, lr_schedule=None, augment=None)
-    est.fit(X, y)
-    augmented = ESTIMATORS[kind](max_epochs=1, random_state=0, lr_schedule=None).fit(X, y)
+    common = dict(max_epochs=1, random_state=0, lr_schedule=None)
+    est = ESTIMATORS[kind](augment=None, precision="float32", **common).fit(X, y)
+    augmented = ESTIMATORS[kind](precision="float32", **common).fit(X, y)
+    bf16 = ESTIMATORS[kind](augment=None, precision="bfloat16", **common).fit(X, y)
     dataset = est._training_data(X, y, reset=False)
     hand_optimizer = torch.optim.AdamW(est.module_.parameters(), lr=est.lr)
     skorch_epoch = skorch_default_net(est, X, dataset.y.numpy())
-    times = {"ours": [], "hand": [], "skorch": [], "augmented": []}
+    times = {"ours": [], "hand": [], "skorch": [], "augmented": [], "bf16": []}
     for _ in range(rounds):
         times["ours"].append(_timed(lambda: est.partial_fit(X, y)))
         times["hand"].append(hand_loop_epoch(est, dataset, hand_optimizer))
         times["skorch"].append(skorch_epoch())
         times["augmented"].append(_timed(lambda: augmented.partial_fit(X, y)))
+        times["bf16"].append(_timed(lambda: bf16.partial_fit(X, y)))
     med = {k: float(np.median(v)) for k, v in times.items()}
     est.set_params(batch_size=256)
     est.predict(X[:256])  # warm-up: builds the fused inference copy once
     infer_s = _timed(lambda: est.predict(X))
+    onnx_faces_s = onnx_speed(est, X)
     return {
         "estimator": kind,
         "n_train": n,
@@ -126,9 +133,35 @@ def one(kind: str, n: int, rounds: int) -> dict:
         "vs_hand_loop": med["hand"] / med["ours"],
         "vs_skorch_default": med["skorch"] / med["ours"],
         "augment_cost": med["augmented"] / med["ours"] - 1,
+        "bf16_train_img_s": n / med["bf16"],
         "infer_faces_s": n / infer_s,
+        "onnxruntime_faces_s": onnx_faces_s,
         "peak_rss_mib": peak_rss_mib(),
     }
+
+
+def onnx_speed(est, X) -> float | None:
+    """Faces/s of the exported network in onnxruntime (2 threads, batches of 256)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    import tempfile
+    from pathlib import Path
+
+    from sklearn_fkd.export import export_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_onnx(est, Path(tmp) / "m.onnx")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        session = onnxruntime.InferenceSession(str(path), options)
+    pixels = X[..., None]
+    session.run(None, {"pixels": pixels[:256]})  # warm-up
+    t0 = time.perf_counter()
+    for start in range(0, len(pixels), 256):
+        session.run(None, {"pixels": pixels[start : start + 256]})
+    return len(pixels) / (time.perf_counter() - t0)
 
 
 def main(argv=None):

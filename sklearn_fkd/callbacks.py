@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar", "HeldOutScore"]
+__all__ = ["EpochProgressBar", "FreezeEncoder", "HeldOutScore"]
 
 
 class EpochProgressBar(Callback):
@@ -60,3 +60,42 @@ class HeldOutScore(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         net.history.record(self.name, float(self.score()))
+
+
+class FreezeEncoder(Callback):
+    """Train only the network's head for the first ``epochs`` epochs (fine-tuning).
+
+    The head is the last layer (the module's ``HEAD`` prefixes); the rest, the encoder
+    a pretrained network brings, gets no gradient until then, so the new head does not
+    send large random gradients through it.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs with the encoder frozen.
+    """
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def _encoder(self, net):
+        head = tuple(getattr(net.module_, "HEAD", ("head",)))
+        return [
+            p
+            for name, p in net.module_.named_parameters()
+            if not any(name == h or name.startswith(h + ".") for h in head)
+        ]
+
+    def on_train_begin(self, net, **kwargs):
+        if len(net.history) < self.epochs:
+            for p in self._encoder(net):
+                p.requires_grad_(False)
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) >= self.epochs:
+            for p in self._encoder(net):
+                p.requires_grad_(True)
+
+    def on_train_end(self, net, **kwargs):
+        for p in self._encoder(net):
+            p.requires_grad_(True)

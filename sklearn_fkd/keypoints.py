@@ -26,6 +26,7 @@ __all__ = [
     "WEBMORPH189",
     "KeypointSchema",
     "check_keypoints",
+    "conversion_groups",
     "convert_keypoints",
     "infer_schema",
     "to_flat",
@@ -454,6 +455,20 @@ _CONVERSIONS: dict[tuple[str, str], list[list[int]]] = {
     ("imm58", "nose"): [[52]],
     ("kaggle15", "nose"): [[10]],
 }
+
+
+def conversion_groups(source: KeypointSchema, target: KeypointSchema) -> list[list[int]] | None:
+    """For each point of ``target``, the points of ``source`` it is the mean of (the
+    table :func:`convert_keypoints` uses); the identity for one schema, None when no
+    conversion is known.
+
+    >>> conversion_groups(IBUG68, NOSE)
+    [[30]]
+    """
+    if source == target:
+        return [[k] for k in range(source.n_points)]
+    groups = _CONVERSIONS.get((source.name, target.name))
+    return None if groups is None else [list(g) for g in groups]
 
 
 def convert_keypoints(y, source: KeypointSchema, target: KeypointSchema) -> np.ndarray:

@@ -203,6 +203,7 @@ _NETWORK_FITTED = (
     "input_std_",
     "mean_shape_",
     "mean_shape_std_",
+    "network_spec_",
 )
 
 
@@ -232,7 +233,7 @@ def _encode(obj, where: str, weights: dict) -> dict:
         for key, tensor in module.state_dict().items():
             weights[f"{prefix}.{key}"] = tensor.detach().cpu().contiguous()
         node["weights"] = prefix
-        fitted = {k: getattr(obj, k) for k in _NETWORK_FITTED}
+        fitted = {k: getattr(obj, k, None) for k in _NETWORK_FITTED}
         node["fitted"] = _encode_params(fitted, f"{where} (fitted)")
         node["history"] = [
             {
@@ -314,6 +315,9 @@ def _rebuild_network(est, node: dict, fitted: dict, path: Path, weights: dict):
     state = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
     if not state:
         raise ValueError(f"{path}: the weights of {type(est).__name__} are missing")
+    spec = fitted.get("network_spec_")
+    if spec is not None:  # the network to build (a fine-tuned one: its source's)
+        est.network_spec_ = (spec[0], dict(spec[1]))
     try:
         est.load_params(f_params=io.BytesIO(save(state)), use_safetensors=True)
     except RuntimeError as exc:  # shapes or keys that do not fit the network
@@ -328,7 +332,11 @@ def _rebuild_network(est, node: dict, fitted: dict, path: Path, weights: dict):
 
 
 def save_model(
-    model, path: str | os.PathLike, metadata: dict | None = None, format: str = "safe"
+    model,
+    path: str | os.PathLike,
+    metadata: dict | None = None,
+    format: str = "safe",
+    weights_dtype: str = "float32",
 ) -> Path:
     """Write a fitted model and its provenance to ``path``.
 
@@ -345,6 +353,10 @@ def save_model(
     format : {"safe", "pickle"}, default="safe"
         ``"safe"``: JSON and safetensors (see the module docs). ``"pickle"``: a joblib
         pickle of any object, which only ``load_model(path, trusted=True)`` opens.
+    weights_dtype : {"float32", "float16"}, default="float32"
+        ``"float16"`` halves the file (the shipped models use it); the loaded network
+        computes in float32 with the rounded weights, so measure a model after a round
+        trip.
 
     Returns
     -------
@@ -363,6 +375,8 @@ def save_model(
 
     if format not in ("safe", "pickle"):
         raise ValueError(f"format must be 'safe' or 'pickle', got {format!r}")
+    if weights_dtype not in ("float32", "float16"):
+        raise ValueError(f"weights_dtype must be 'float32' or 'float16', got {weights_dtype!r}")
     metadata = dict(metadata or {})
     header = {
         "format": MODEL_FORMAT,
@@ -382,14 +396,15 @@ def save_model(
 
             joblib.dump({**header, "model": model}, partial)
         else:
-            _write_safe(model, header, partial)
+            _write_safe(model, header, partial, getattr(torch, weights_dtype))
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
     return path
 
 
-def _write_safe(model, header: dict, target: Path) -> None:
+def _write_safe(model, header: dict, target: Path, dtype) -> None:
+    import torch
     from safetensors.torch import save
 
     best = getattr(model, "best_estimator_", None)
@@ -398,6 +413,9 @@ def _write_safe(model, header: dict, target: Path) -> None:
         model = best
     weights: dict = {}
     tree = _encode(model, "model", weights)
+    weights = {  # buffers such as the fit state stay float64
+        k: v.to(dtype) if v.dtype == torch.float32 else v for k, v in weights.items()
+    }
     blob = save(weights) if weights else b""
     document = {**header, "weights_sha256": hashlib.sha256(blob).hexdigest(), "model": tree}
     try:

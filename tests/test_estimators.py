@@ -63,7 +63,7 @@ def test_module_hyperparameters_are_estimator_params(small_imm):
     fc = FAST["cnn"](head="fc", hidden_units=16).fit(X[:20], y[:20])
     assert [m.out_features for m in fc.module_.head if isinstance(m, torch.nn.Linear)] == [16, 116]
     heat = FAST["heatmap"]().set_params(depth=1, base_channels=2).fit(X[:20], y[:20])
-    assert heat.module_.out.in_channels == 2 and len(heat.module_.down) == 1
+    assert heat.module_.head.in_channels == 2 and len(heat.module_.down) == 1
 
 
 def test_same_random_state_same_predictions_and_global_rng_untouched(small_imm):

@@ -72,7 +72,7 @@ def test_fused_inference_matches_and_follows_weight_changes():
     with torch.no_grad():
         torch.testing.assert_close(fused(x), model(x), atol=1e-5, rtol=1e-4)
         assert fused_for_inference(model) is fused  # cached
-        model.out.weight.add_(1.0)  # weights change -> a new fused copy
+        model.head.weight.add_(1.0)  # weights change -> a new fused copy
         refreshed = fused_for_inference(model)
         assert refreshed is not fused
         torch.testing.assert_close(refreshed(x), model(x), atol=1e-5, rtol=1e-4)

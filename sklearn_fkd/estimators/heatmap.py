@@ -7,10 +7,8 @@ import numpy as np
 import torch
 from skorch.utils import to_numpy
 
-from ..nn.fpn import HeatmapFPN
 from ..nn.heatmaps import decode_heatmaps, pixels_to_normalized, soft_argmax
 from ..nn.losses import HeatmapLoss
-from ..nn.unet import UNet
 from ..utils.validation import check_in, check_number
 from .net import SHARED_PARAMETERS_DOC, KeypointNet
 
@@ -85,6 +83,8 @@ class HeatmapKeypointEstimator(KeypointNet):
         self.js_weight = js_weight
         self.decode = decode
 
+    OUTPUT = "maps"
+
     def _check_params(self) -> None:
         super()._check_params()
         check_in(self.backbone, "backbone", BACKBONES)
@@ -101,19 +101,18 @@ class HeatmapKeypointEstimator(KeypointNet):
         check_in(self.decode, "decode", DECODERS)
 
     def _stride(self) -> int:
-        """Input pixels per heatmap pixel."""
-        return 1 if self.backbone == "unet" else int(self.output_stride)
+        """Input pixels per heatmap pixel, of the network in use."""
+        name, params = getattr(self, "network_spec_", None) or self.network_spec()
+        return int(params.get("output_stride", 4)) if name == "fpn" else 1
 
-    def build_module(self, n_keypoints, in_channels, **kwargs):
-        """The U-Net or the FPN, by ``backbone``: one logit map per point."""
+    def network_spec(self) -> tuple[str, dict]:
+        """The U-Net or the FPN, by ``backbone``: one logit map per point (see
+        :meth:`KeypointNet.network_spec`)."""
         if self.backbone == "fpn":
-            params = dict(widths=tuple(self.widths), output_stride=self.output_stride)
-            params.update(kwargs)
-            params.setdefault("blocks", (1, 2, 2, 1)[: len(params["widths"])])
-            return HeatmapFPN(n_keypoints, in_channels=in_channels, **params)
-        params = dict(depth=self.depth, base_channels=self.base_channels)
-        params.update(kwargs)
-        return UNet(n_keypoints, in_channels=in_channels, **params)
+            widths = tuple(self.widths)
+            blocks = (1, 2, 2, 1)[: len(widths)] + (1,) * max(0, len(widths) - 4)
+            return "fpn", {"widths": widths, "blocks": blocks, "output_stride": self.output_stride}
+        return "unet", {"depth": self.depth, "base_channels": self.base_channels}
 
     def initialize_criterion(self):
         """The DSNT loss on the heatmaps."""

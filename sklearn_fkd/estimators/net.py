@@ -29,11 +29,20 @@ from skorch.callbacks import LRScheduler
 from skorch.utils import to_numpy
 
 from ..augment import Augment
-from ..keypoints import KeypointSchema, check_keypoints, infer_schema, to_points
+from ..callbacks import FreezeEncoder
+from ..keypoints import (
+    KeypointSchema,
+    check_keypoints,
+    conversion_groups,
+    infer_schema,
+    to_points,
+)
 from ..metrics import KeypointScorer, nme
 from ..nn.fusion import fused_for_inference
 from ..nn.heatmaps import normalized_to_pixels, pixels_to_normalized
 from ..nn.losses import LOSS_KINDS, MaskedKeypointLoss
+from ..nn.registry import NETWORKS, build_network
+from ..nn.transfer import MapsToCoordinates, transfer_weights
 from ..utils.validation import check_consistent_length, check_in, check_number
 from .dataset import BatchIterator, KeypointDataset, channel_stats, images_to_tensor
 
@@ -95,6 +104,23 @@ class FitState(torch.nn.Module):
             self.register_buffer(key, tensor.clone())
 
 
+def _names_a_model(weights) -> bool:
+    """Whether ``weights`` names a model to start from (a shipped model's name or
+    member, a model file) rather than, say, a torchvision state dict's path. A bare word
+    counts as a name (so that a misspelt one is reported as such)."""
+    from ..pretrained import PretrainedWeights
+
+    if isinstance(weights, PretrainedWeights):
+        return True
+    if not isinstance(weights, (str, os.PathLike)):
+        return False
+    if Path(weights).is_file():
+        import zipfile
+
+        return zipfile.is_zipfile(weights)
+    return isinstance(weights, str) and not Path(weights).suffix and "/" not in weights
+
+
 def _read_state_dict(f_params, use_safetensors: bool) -> dict:
     """A state dict from a path or file, as skorch's ``load_params`` reads it."""
     if use_safetensors:
@@ -143,6 +169,18 @@ SHARED_PARAMETERS_DOC = """
         Start from the mean training shape: the untrained network predicts it, and
         training learns how each face departs from it (:mod:`sklearn_fkd.nn.prior`),
         so a small, well-aligned data set does not end up worse than its mean shape.
+    weights : str, PretrainedWeights, path or None, default=None
+        Start from a pretrained network (fine-tuning): a shipped model's name
+        (``"ibug68"``, see :func:`sklearn_fkd.list_pretrained`), a
+        :class:`~sklearn_fkd.pretrained.PretrainedWeights` member, or a model file
+        saved by :func:`~sklearn_fkd.persistence.save_model`. The network is then the
+        pretrained one's (its architecture parameters, not this estimator's) with its
+        weights; for other points (another schema) the encoder is kept and the last
+        layer starts anew (from the mean shape), or from the pretrained points it
+        converts from (IBUG68 -> NOSE, KAGGLE15). Loaded at fit, so a search can vary
+        it.
+    freeze_encoder : int, default=0
+        With ``weights``: train only the last layer for this many epochs first.
     precision : {"auto", "bfloat16", "float32"}, default="auto"
         Arithmetic of the forward passes under autocast (the weights stay float32).
         ``"auto"``: bfloat16 on CUDA, and for training on CPUs with native bfloat16
@@ -233,6 +271,8 @@ class KeypointNet(NeuralNet):
         device: str = "auto",
         random_state: int | None = None,
         mean_shape_start: bool = True,
+        weights=None,
+        freeze_encoder: int = 0,
         precision: str = "auto",
         test_flip: bool = False,
         train_split=None,
@@ -264,10 +304,15 @@ class KeypointNet(NeuralNet):
         self.lr_schedule = lr_schedule
         self.random_state = random_state
         self.mean_shape_start = mean_shape_start
+        self.weights = weights
+        self.freeze_encoder = freeze_encoder
         self.precision = precision
         self.test_flip = test_flip
 
     # -- construction ----------------------------------------------------------------
+
+    #: what the network outputs: "coordinates" (B, 2K) or logit "maps" decoded later
+    OUTPUT = "coordinates"
 
     #: built by this class, not parameters (skorch lists every public attribute)
     _internal_attributes = frozenset(
@@ -311,8 +356,24 @@ class KeypointNet(NeuralNet):
                 if torch.is_tensor(value) and key != "step":
                     state[key] = value.to(device)
 
+    def network_spec(self) -> tuple[str, dict]:
+        """Override this to name the network the parameters ask for.
+
+        Returns
+        -------
+        name : str
+            A network of :data:`sklearn_fkd.nn.registry.NETWORKS` (``"fpn"``...).
+        params : dict
+            Its constructor's arguments besides the point and channel counts.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement network_spec or build_module"
+        )
+
     def build_module(self, n_keypoints: int, in_channels: int, **kwargs) -> torch.nn.Module:
-        """Override this to return the network for ``n_keypoints`` points.
+        """The network for ``n_keypoints`` points: :meth:`network_spec`'s, with the
+        ``module__*`` parameters. Override this for a network outside the registry
+        (such an estimator is saved with ``format="pickle"``).
 
         Parameters
         ----------
@@ -329,17 +390,38 @@ class KeypointNet(NeuralNet):
             Maps ``(B, in_channels, H, W)`` standardised images to outputs that
             :meth:`decode_outputs` turns into ``(B, 2K)`` normalised coordinates.
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement build_module")
+        name, params = self.network_spec()
+        return build_network(name, {**params, **kwargs}, n_keypoints, in_channels)
 
     def initialize_module(self):
         """Build the network for the fitted point count and channels."""
         # set here too: AccelerateMixin.initialize replaces ours
         self.device_ = self._resolved_device()
         kwargs = self.get_params_for("module")
-        module = self.build_module(self.n_keypoints_, self.n_channels_, **kwargs)
+        loading = getattr(self, "_loading_weights", False)
+        source = None
+        if loading and getattr(self, "network_spec_", None) is not None:
+            spec = self.network_spec_  # recorded with the weights being loaded
+        elif self._weights_name_a_model():
+            source = self._pretrained_source()
+            spec = source.network_spec_
+        elif type(self).build_module is not KeypointNet.build_module:  # a custom network
+            spec = None
+        else:
+            name, params = self.network_spec()
+            spec = (name, {**params, **kwargs})
+        self.network_spec_ = spec
+        if spec is None:
+            module = self.build_module(self.n_keypoints_, self.n_channels_, **kwargs)
+        else:
+            module = self._network_of(spec)
+        if loading:
+            source = None  # the weights come from the file
         start = getattr(module, "start_from_mean_shape", None)
         if self.mean_shape_start and start is not None:
             start(*self._normalized_mean_shape())
+        if source is not None:
+            self.weights_transfer_ = self._transfer_from(source, module)
         # what fit learned from the data travels in the state dict, so that weights saved
         # with save_params load into a new estimator and predict the same
         module.fit_state = FitState(
@@ -352,6 +434,55 @@ class KeypointNet(NeuralNet):
         # channels-last: faster convolutions on CUDA and with oneDNN on the CPU
         self.module_ = module.to(self.device_).to(memory_format=torch.channels_last)
         return self
+
+    def _takes_other_weights(self) -> bool:
+        """Whether ``weights`` may also be something else than a model to start from
+        (``FaceKeypointRegressor``'s ResNet-18 takes a torchvision state dict)."""
+        return False
+
+    def _weights_name_a_model(self) -> bool:
+        """Whether ``weights`` names a model to start from (see :func:`_names_a_model`)."""
+        return self.weights is not None and _names_a_model(self.weights)
+
+    def _pretrained_source(self):
+        """The fitted estimator whose network ``weights`` names."""
+        from ..persistence import load_model
+        from ..pretrained import resolve_weights
+        from ..utils.meta import final_estimator
+
+        _, source = final_estimator(load_model(resolve_weights(self.weights)))
+        if not isinstance(source, KeypointNet):
+            raise ValueError(f"weights={self.weights!r} holds no keypoint network")
+        return source
+
+    def _network_of(self, spec) -> torch.nn.Module:
+        """The network a spec names, for this estimator's points, channels and output
+        (a heatmap network read out as coordinates by a regressor)."""
+        name, params = spec
+        module = build_network(name, dict(params), self.n_keypoints_, self.n_channels_)
+        output = NETWORKS[name][1]
+        if self.OUTPUT == output:
+            return module
+        if self.OUTPUT == "coordinates" and output == "maps":
+            return MapsToCoordinates(module)
+        raise ValueError(
+            f"{type(self).__name__} needs a network of heatmaps; {name!r} outputs coordinates"
+        )
+
+    def _transfer_from(self, source: KeypointNet, module: torch.nn.Module) -> dict:
+        """Copy ``source``'s weights into ``module`` (see :func:`transfer_weights`)."""
+        state = source.module_.state_dict()
+        if isinstance(module, MapsToCoordinates) and not isinstance(
+            source.module_, MapsToCoordinates
+        ):
+            state = {f"net.{k}": v for k, v in state.items()}
+        groups = None
+        if source.schema_ != self.schema_:
+            groups = conversion_groups(source.schema_, self.schema_)
+        head = tuple(getattr(module, "HEAD", ("head",)))
+        report = transfer_weights(state, module, head=head, head_groups=groups)
+        report["source"] = f"{self.weights}: {type(source).__name__} ({source.schema_.name})"
+        return report
 
     def initialize_criterion(self):
         """The masked coordinate loss chosen by ``loss``."""
@@ -369,6 +500,8 @@ class KeypointNet(NeuralNet):
                 eta_min=self.lr * 0.01,
             )
             callbacks.append(("lr_schedule", schedule))
+        if self.freeze_encoder:
+            callbacks.append(("freeze_encoder", FreezeEncoder(self.freeze_encoder)))
         return callbacks
 
     @contextmanager
@@ -445,7 +578,11 @@ class KeypointNet(NeuralNet):
         """
         if f_params is not None and not hasattr(self, "n_keypoints_"):
             self._restore_fit_state(_read_state_dict(f_params, use_safetensors))
-            self.initialize()
+            self._loading_weights = True  # the weights come from the file, not from weights=
+            try:
+                self.initialize()
+            finally:
+                del self._loading_weights
         with self._skorch_device():
             super().load_params(f_params, *args, use_safetensors=use_safetensors, **kwargs)
         if f_params is not None:
@@ -486,6 +623,14 @@ class KeypointNet(NeuralNet):
         check_in(self.precision, "precision", PRECISIONS)
         check_in(self.test_flip, "test_flip", (False, True))
         check_in(self.mean_shape_start, "mean_shape_start", (False, True))
+        check_number(self.freeze_encoder, "freeze_encoder", integer=True, low=0)
+        if self.freeze_encoder and self.weights is None:
+            raise ValueError("freeze_encoder needs weights= (a pretrained encoder to keep)")
+        if self.weights is not None:
+            from ..pretrained import resolve_weights
+
+            if _names_a_model(self.weights) or not self._takes_other_weights():
+                resolve_weights(self.weights)  # an unknown name or no such file: say so
         if self._accelerator() is None:
             check_device(self.device)
         if self.schema is not None and not isinstance(self.schema, KeypointSchema):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..keypoints import NOSE, check_keypoints, convert_keypoints
-from ..nn.cnn import HEADS, KeypointCNN
-from ..nn.resnet import ResNet18Keypoints
+from ..nn.cnn import HEADS
 from ..utils.validation import check_in, check_number
 from .net import SHARED_PARAMETERS_DOC, KeypointNet
 
@@ -51,8 +50,8 @@ class _CNNParams:
         check_number(self.hidden_units, "hidden_units", integer=True, low=0)
         check_number(self.dropout, "dropout", low=0, high=1, high_inclusive=False)
 
-    def _cnn(self, n_outputs: int, in_channels: int, **kwargs) -> KeypointCNN:
-        params = dict(
+    def _cnn_params(self) -> dict:
+        return dict(
             channels=tuple(self.channels),
             kernel_size=self.kernel_size,
             convs_per_block=self.convs_per_block,
@@ -60,8 +59,6 @@ class _CNNParams:
             hidden_units=self.hidden_units,
             dropout=self.dropout,
         )
-        params.update(kwargs)
-        return KeypointCNN(n_outputs, in_channels=in_channels, **params)
 
 
 class NoseRegressor(_CNNParams, KeypointNet):
@@ -102,9 +99,9 @@ class NoseRegressor(_CNNParams, KeypointNet):
     def _target_schema(self, y_flat):
         return NOSE
 
-    def build_module(self, n_keypoints, in_channels, **kwargs):
-        """The small CNN with two outputs."""
-        return self._cnn(2 * n_keypoints, in_channels, **kwargs)
+    def network_spec(self) -> tuple[str, dict]:
+        """The small CNN (see :meth:`KeypointNet.network_spec`)."""
+        return "cnn", self._cnn_params()
 
 
 class FaceKeypointRegressor(_CNNParams, KeypointNet):
@@ -116,9 +113,10 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
         ``"cnn"``: :class:`~sklearn_fkd.nn.KeypointCNN` with the parameters below;
         ``"resnet18"``: torchvision's ResNet-18 with a stem for the image's channels
         (:class:`~sklearn_fkd.nn.ResNet18Keypoints`).
-    weights : str or path-like, optional
-        ResNet-18 only: a local torchvision state dict to start from (loaded with
-        ``weights_only=True``; nothing is downloaded).
+    weights : str, PretrainedWeights, path or None, default=None
+        A pretrained model to start from (see below), or for ``backbone="resnet18"`` a
+        local torchvision ResNet-18 state dict (loaded with ``weights_only=True``;
+        nothing is downloaded).
     channels, kernel_size, convs_per_block, head, hidden_units, dropout
         The CNN's hyperparameters (see :class:`NoseRegressor`); ignored by ResNet-18.
     schema : KeypointSchema or None, default=None
@@ -128,24 +126,24 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
     loss : {"mse", "smooth_l1", "wing"}, default="mse"
     """
 
-    def __init__(self, *, backbone="cnn", weights=None, **kwargs):
+    def __init__(self, *, backbone="cnn", **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone
-        self.weights = weights
 
     def _check_params(self) -> None:
-        super()._check_params()
         check_in(self.backbone, "backbone", BACKBONES)
-        if self.backbone == "cnn" and self.weights is not None:
-            raise ValueError("weights= is only for backbone='resnet18'")
+        super()._check_params()
 
-    def build_module(self, n_keypoints, in_channels, **kwargs):
-        """The small CNN or the ResNet-18, by ``backbone``."""
+    def _takes_other_weights(self) -> bool:
+        return self.backbone == "resnet18"
+
+    def network_spec(self) -> tuple[str, dict]:
+        """The small CNN or the ResNet-18, by ``backbone`` (see
+        :meth:`KeypointNet.network_spec`)."""
         if self.backbone == "cnn":
-            return self._cnn(2 * n_keypoints, in_channels, **kwargs)
-        return ResNet18Keypoints(
-            2 * n_keypoints, in_channels=in_channels, weights=self.weights, **kwargs
-        )
+            return "cnn", self._cnn_params()
+        torchvision_weights = None if self._weights_name_a_model() else self.weights
+        return "resnet18", {"weights": torchvision_weights}
 
 
 NoseRegressor.__doc__ += SHARED_PARAMETERS_DOC

@@ -51,6 +51,9 @@ class KeypointCNN(nn.Module):
     Shapes: input ``(B, in_channels, H, W)`` -> output ``(B, n_outputs)``
     """
 
+    #: prefixes of the parameters of the last layer (re-initialised for new points)
+    HEAD = ("head",)
+
     def __init__(
         self,
         n_outputs: int,

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .prior import ShapePrior, zero_init
+from .prior import ShapePrior
 
 
 def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -21,6 +21,9 @@ def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
 
 class BasicBlock(nn.Module):
     """ResNet's basic block (He et al. 2016): two 3x3 convolutions and a shortcut."""
+
+    #: prefixes of the parameters of the last layer (re-initialised for new points)
+    HEAD = ("head",)
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__()
@@ -107,9 +110,9 @@ class HeatmapFPN(nn.Module):
         self.prior = ShapePrior(n_keypoints)
 
     def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
-        """Make the untrained maps' expectations the mean shape
-        (:mod:`sklearn_fkd.nn.prior`); ``mean``, ``spread``: (K, 2), ``[-1, 1]`` units."""
-        zero_init(self.head)
+        """Centre the maps on the mean shape (:mod:`sklearn_fkd.nn.prior`); ``mean``,
+        ``spread``: (K, 2), ``[-1, 1]`` units. The head keeps its random start (zeroing
+        it starves the layers below of gradient: measurably slower training)."""
         self.prior.set(mean, spread)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,11 +6,15 @@ the floor: the network then learns only how each face departs from it.
 
 * Networks that regress coordinates through a linear layer (``head="fc"``, ResNet-18)
   start with that layer's weights at zero and its bias at the mean shape.
-* Networks that output one logit map per point (soft-argmax heads, heatmaps) start with
-  the last convolution at zero and add a fixed log-prior to each map: a Gaussian around
-  the point's mean position with the spread of the training positions. The prior is
-  a term of the logits, so a peak still forms where the features say the point is
-  (the maps stay translation-equivariant); an uninformed map falls back on the prior.
+* Networks that output one logit map per point (soft-argmax heads, heatmaps) add a
+  fixed log-prior to each map: a Gaussian around the point's mean position with the
+  spread of the training positions. The prior is a term of the logits, so a peak still
+  forms where the features say the point is (the maps stay translation-equivariant);
+  an uninformed map falls back on the prior. The small CNN's soft-argmax head starts at
+  zero, so its untrained output is exactly the mean shape; the heatmap networks keep
+  their head's random start, since zeroing it slowed their training (on synthetic
+  faces, 0.66 instead of 0.29 of the mean shape's error after 8 epochs), so theirs is
+  the mean shape up to that noise.
 """
 
 from __future__ import annotations

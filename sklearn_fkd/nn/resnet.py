@@ -28,6 +28,9 @@ class ResNet18Keypoints(nn.Module):
     Shapes: input ``(B, in_channels, H, W)`` -> output ``(B, n_outputs)``
     """
 
+    #: prefixes of the parameters of the last layer (re-initialised for new points)
+    HEAD = ("net.fc",)
+
     def __init__(
         self, n_outputs: int, in_channels: int = 1, weights: str | os.PathLike | None = None
     ):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .prior import ShapePrior, zero_init
+from .prior import ShapePrior
 
 
 def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -36,6 +36,9 @@ class UNet(nn.Module):
     Shapes: input ``(B, in_channels, H, W)`` -> output ``(B, n_keypoints, H, W)`` (any H, W)
     """
 
+    #: prefixes of the parameters of the last layer (re-initialised for new points)
+    HEAD = ("head",)
+
     def __init__(
         self, n_keypoints: int, in_channels: int = 1, depth: int = 3, base_channels: int = 32
     ):
@@ -54,13 +57,13 @@ class UNet(nn.Module):
         for w_skip, w_low in zip(reversed(widths[:-1]), reversed(widths[1:]), strict=True):
             self.up_convs.append(nn.ConvTranspose2d(w_low, w_skip, 2, stride=2))
             self.up_blocks.append(_double_conv(2 * w_skip, w_skip))
-        self.out = nn.Conv2d(widths[0], n_keypoints, 1)
+        self.head = nn.Conv2d(widths[0], n_keypoints, 1)
         self.prior = ShapePrior(n_keypoints)
 
     def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
-        """Make the untrained maps' expectations the mean shape
-        (:mod:`sklearn_fkd.nn.prior`); ``mean``, ``spread``: (K, 2), ``[-1, 1]`` units."""
-        zero_init(self.out)
+        """Centre the maps on the mean shape (:mod:`sklearn_fkd.nn.prior`); ``mean``,
+        ``spread``: (K, 2), ``[-1, 1]`` units. The head keeps its random start (zeroing
+        it starves the layers below of gradient: measurably slower training)."""
         self.prior.set(mean, spread)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,4 +79,4 @@ class UNet(nn.Module):
             if x.shape[-2:] != skip.shape[-2:]:
                 x = F.pad(x, (0, skip.shape[-1] - x.shape[-1], 0, skip.shape[-2] - x.shape[-2]))
             x = block(torch.cat([skip, x], dim=1))
-        return self.prior(self.out(x))
+        return self.prior(self.head(x))

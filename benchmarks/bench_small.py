@@ -1,0 +1,103 @@
+"""Small, well-aligned data sets: do the defaults beat the mean shape? (issue #15)
+
+Two cases, each face cropped to its points' box plus a 10 % margin and resized to 96x96
+grey (so the mean shape is a strong baseline), errors in those 96x96 pixels:
+
+* IMM (Nordstrøm et al. 2004; Stegmann et al. 2003): 58 points, persons 1-32 train,
+  33-40 test;
+* the Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0): 102 faces with
+  the 189 points of WebMorph's template, person-disjoint 5-fold cross-validation.
+
+``FaceKeypointRegressor()`` and ``HeatmapKeypointEstimator()`` with their defaults, from
+scratch, beside the mean training shape; ``--ablation`` adds each without the
+mean-shape start.
+
+    python benchmarks/bench_small.py [--ablation]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from _common import peak_rss_mib, save_results
+from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator
+from sklearn_fkd.datasets import load_imm_faces, load_london_faces
+from sklearn_fkd.metrics import mean_keypoint_error
+from sklearn_fkd.preprocessing import FaceCrop, Resize
+from sklearn_fkd.utils import format_table
+
+
+def aligned_crops(images, keypoints):
+    """Each face cropped to its points' box + 10 % and resized to 96x96; the points too."""
+    crop = FaceCrop(margin=0.1, detector=None, jitter=0.0).fit(images, keypoints)
+    maps = crop.point_map(images, y=keypoints)
+    resize = Resize((96, 96))
+    crops = crop.warp(images, maps)
+    return resize.transform(crops), resize.transform_keypoints(crops, maps.forward(keypoints))
+
+
+def data_sets():
+    imm = load_imm_faces(as_gray=True)
+    X, y = aligned_crops(list(imm.images), imm.keypoints)
+    train = imm.groups <= 32
+    yield "IMM 58 points, 96x96 crops", X, y, [(np.flatnonzero(train), np.flatnonzero(~train))]
+    london = load_london_faces(as_gray=True)
+    X, y = aligned_crops(list(london.images), london.keypoints)
+    folds = list(GroupKFold(5).split(X, y, london.groups))
+    yield "London 189 points, 96x96 crops, 5 folds", X, y, folds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ablation", action="store_true", help="also without mean-shape start")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    models = {
+        "FaceKeypointRegressor()": lambda: FaceKeypointRegressor(random_state=args.seed),
+        "HeatmapKeypointEstimator()": lambda: HeatmapKeypointEstimator(random_state=args.seed),
+    }
+    if args.ablation:
+        models["FaceKeypointRegressor(mean_shape_start=False)"] = lambda: FaceKeypointRegressor(
+            mean_shape_start=False, random_state=args.seed
+        )
+        models["HeatmapKeypointEstimator(mean_shape_start=False)"] = lambda: (
+            HeatmapKeypointEstimator(mean_shape_start=False, random_state=args.seed)
+        )
+    rows = []
+    for name, X, y, folds in data_sets():
+        n = sum(len(test) for _, test in folds)
+        baseline = (
+            sum(
+                mean_keypoint_error(y[test], np.tile(np.nanmean(y[train], 0), (len(test), 1)))
+                * len(test)
+                for train, test in folds
+            )
+            / n
+        )
+        rows.append({"data": name, "model": "mean training shape", "mean_px": baseline,
+                     "ratio_to_mean_shape": 1.0})  # fmt: skip
+        for label, make in models.items():
+            t0, errors = time.perf_counter(), 0.0
+            for train, test in folds:
+                est = make().fit(X[train], y[train])
+                errors += mean_keypoint_error(y[test], est.predict(X[test])) * len(test)
+            rows.append(
+                {
+                    "data": name,
+                    "model": label,
+                    "mean_px": errors / n,
+                    "ratio_to_mean_shape": errors / n / baseline,
+                    "train_s": round(time.perf_counter() - t0, 1),
+                }
+            )
+            print(format_table(rows[-1:]), flush=True)
+    print("\n" + format_table([{k: r.get(k, "") for k in rows[1]} for r in rows]))
+    save_results("small_data", rows, {"peak_rss_mib": peak_rss_mib()})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Pretrained face models inside the package, and the weights to fine-tune from.
+
+The models are files of this package (``sklearn_fkd/models/*.fkd``, the safe format of
+:mod:`sklearn_fkd.persistence`): loading one never unpickles and never touches the
+network. Each file records its model card in its metadata: the points, the input size,
+the training data and command, the NME measured on the benchmark sets, and the licence
+terms of its training data. ``python benchmarks/train_pretrained.py NAME`` rebuilds a
+file from the data home.
+
+.. code-block:: python
+
+    from sklearn_fkd import load_pretrained
+
+    model = load_pretrained("ibug68")   # a fitted KeypointPipeline
+    points = model.predict(["photo.jpg"])  # (1, 136), in the photo's pixels
+
+**Licence.** The shipped models were trained on 300-W (HELEN, LFPW, AFW; Sagonas et al.)
+and YouTube Faces (Wolf et al. 2011), whose terms allow research and non-commercial use
+only; so do the models, as dlib's 68-point model. The code is BSD-3.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+
+__all__ = ["PretrainedWeights", "list_pretrained", "load_pretrained", "pretrained_path"]
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+LICENCE_NOTE = (
+    "Trained on 300-W (HELEN, LFPW, AFW; Sagonas et al.) and YouTube Faces (Wolf et al. "
+    "2011), which are for research and non-commercial use only: so is this model."
+)
+
+
+class PretrainedWeights(str, enum.Enum):
+    """The shipped models, for ``weights=`` (torchvision's convention: a member or its
+    name)."""
+
+    IBUG68 = "ibug68"
+    KAGGLE15 = "kaggle15"
+
+
+def pretrained_path(name) -> Path:
+    """The file of a shipped model, by name or :class:`PretrainedWeights` member.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists the known ones).
+    FileNotFoundError
+        The package lacks the file (a source checkout where it was not built).
+    """
+    key = name.value if isinstance(name, PretrainedWeights) else name
+    known = [m.value for m in PretrainedWeights]
+    if key not in known:
+        raise ValueError(f"no pretrained model {name!r}; the package has {', '.join(known)}")
+    path = MODELS_DIR / f"{key}.fkd"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the pretrained model file {path} is missing; rebuild it with "
+            f"python benchmarks/train_pretrained.py {key}"
+        )
+    return path
+
+
+def load_pretrained(name="ibug68", device: str | None = None):
+    """A shipped model: a fitted :class:`~sklearn_fkd.pipeline.KeypointPipeline`.
+
+    It takes full photos (a face crop with its detector and calibration, grey, resize,
+    the estimator) and returns points in each photo's pixels. Nothing is downloaded.
+
+    Parameters
+    ----------
+    name : str or PretrainedWeights, default="ibug68"
+        See :func:`list_pretrained`.
+    device : str, optional
+        Where to run the network (default: ``"auto"``).
+
+    Returns
+    -------
+    KeypointPipeline
+    """
+    from .persistence import load_model
+
+    return load_model(pretrained_path(name), device=device)
+
+
+def list_pretrained() -> list[dict]:
+    """The shipped models with their cards (read from the files' JSON only).
+
+    Returns
+    -------
+    list of dict
+        Per model: ``name``, ``points`` (schema name and count), ``input_size``,
+        ``nme`` (on the benchmark sets, through the model's own detector and from the
+        true boxes), ``training_data``, ``training_command``, ``licence`` and ``file``.
+    """
+    from .persistence import model_info
+
+    cards = []
+    for member in PretrainedWeights:
+        path = MODELS_DIR / f"{member.value}.fkd"
+        if not path.is_file():
+            continue
+        card = dict(model_info(path)["metadata"].get("card", {}))
+        cards.append({"name": member.value, **card, "file": str(path)})
+    return cards
+
+
+def resolve_weights(weights) -> Path:
+    """``weights=`` as a file: a shipped model's name or member, or a local model file."""
+    if isinstance(weights, PretrainedWeights) or (
+        isinstance(weights, str) and weights in {m.value for m in PretrainedWeights}
+    ):
+        return pretrained_path(weights)
+    if isinstance(weights, (str, os.PathLike)) and Path(weights).is_file():
+        return Path(weights)
+    raise ValueError(
+        f"weights must name a pretrained model ({', '.join(m.value for m in PretrainedWeights)}), "
+        f"a PretrainedWeights member or a model file, got {weights!r}"
+    )

@@ -1,0 +1,81 @@
+"""Named, documented presets: pipelines with the settings that measured best.
+
+``make_recipe("ibug68")`` is the in-the-wild face recipe: it trains the shipped
+``ibug68`` model (``python benchmarks/train_pretrained.py ibug68``) and is what
+``benchmarks/bench_68.py`` measures. It works for any schema (the points come from
+``y``), as long as the schema says how its points mirror (``flip_pairs``).
+
+.. code-block:: python
+
+    from sklearn_fkd.recipes import make_recipe
+
+    pipe = make_recipe("ibug68")          # FaceCrop -> Grayscale -> Resize -> estimator
+    pipe.fit(images, keypoints)           # lists of photos or crops of any size
+    pipe.predict(["photo.jpg"])           # points in the photo's pixels
+"""
+
+from __future__ import annotations
+
+from .augment import Augment
+from .estimators import HeatmapKeypointEstimator
+from .pipeline import KeypointPipeline, make_keypoint_pipeline
+from .preprocessing import FaceCrop, Grayscale, Resize
+
+__all__ = ["RECIPES", "make_recipe"]
+
+#: the settings of each recipe (the estimator's parameters, the input size, the crop)
+RECIPES = {
+    "ibug68": {
+        "description": (
+            "68-point faces in the wild: a face crop (25 % margin, jittered by the "
+            "detector's scatter, refined once), 128x128 grey, a ResNet encoder with a "
+            "feature-pyramid decoder predicting stride-4 heatmaps decoded by soft-argmax "
+            "(DSNT loss), strong augmentation, test-time flip averaging"
+        ),
+        "size": 128,
+        "margin": 0.25,
+        "estimator": {
+            "backbone": "fpn",
+            "widths": (32, 64, 128, 256),
+            "output_stride": 4,
+            "sigma": 4.0,
+            "js_weight": 1.0,
+            "loss": "wing",
+            "lr": 2e-3,
+            "batch_size": 32,
+            "max_epochs": 60,
+            "optimizer__weight_decay": 1e-4,
+            "test_flip": True,
+        },
+        "augment": {"rotation": 30.0, "shift": 0.1, "scale": 0.25, "occlusion": 0.0},
+    },
+}
+
+
+def make_recipe(name: str = "ibug68", random_state: int | None = 0, **params) -> KeypointPipeline:
+    """An unfitted pipeline with a recipe's settings.
+
+    Parameters
+    ----------
+    name : str, default="ibug68"
+        A key of :data:`RECIPES`.
+    random_state : int or None, default=0
+    **params
+        Override the estimator's settings (``max_epochs=20``, ``device="cuda"``...).
+
+    Returns
+    -------
+    KeypointPipeline
+        ``FaceCrop -> Grayscale -> Resize -> HeatmapKeypointEstimator``.
+    """
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
+    recipe = RECIPES[name]
+    settings = {**recipe["estimator"], "random_state": random_state, **params}
+    settings.setdefault("augment", Augment(**recipe["augment"]))
+    return make_keypoint_pipeline(
+        FaceCrop(margin=recipe["margin"], random_state=random_state),
+        Grayscale(),
+        Resize(recipe["size"]),
+        HeatmapKeypointEstimator(**settings),
+    )
