@@ -32,6 +32,7 @@ is printed beside them as the anchor, not as a like-for-like comparison.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -105,6 +106,11 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="only add the mean training shape's figures to an existing results file",
+    )
+    parser.add_argument(
         "--out", type=Path, default=RESULTS.parent / "output" / "kaggle_submission.csv"
     )
     args = parser.parse_args(argv)
@@ -124,6 +130,25 @@ def main(argv=None):
     X, y = train.images, train.keypoints
     complete = int((~np.isnan(y).any(axis=1)).sum())
     print(f"training rows: {len(y)} ({complete} complete), test images: {len(test.images)}")
+    baseline = {}
+    if proxy:  # the mean training shape (each point's mean where it is annotated)
+        mean_shape = np.tile(np.nanmean(y, axis=0), (len(test_truth), 1))
+        baseline = {
+            "mean_shape_test_rmse_all_points": keypoint_rmse(test_truth, mean_shape),
+            "mean_shape_test_nme": nme(test_truth, mean_shape, schema=KAGGLE15),
+        }
+        print(baseline)
+        if args.baseline_only:
+            path = RESULTS / "kaggle_proxy.json"
+            results = json.loads(path.read_text())
+            row = results["rows"][0]
+            row.update(baseline)
+            row["ratio_to_mean_shape_rmse"] = (
+                row["test_rmse_all_points"] / baseline["mean_shape_test_rmse_all_points"]
+            )
+            results["baseline_command"] = "bench_kaggle.py --baseline-only"
+            path.write_text(json.dumps(results, indent=2) + "\n")
+            return
 
     cv = (
         GroupKFold(args.folds)
@@ -158,6 +183,10 @@ def main(argv=None):
         row["test_rmse_all_points"] = keypoint_rmse(test_truth, pred)
         row["test_nme"] = nme(test_truth, pred, schema=KAGGLE15)
         row["test_pck@0.05"] = pck(test_truth, pred, alpha=0.05, schema=KAGGLE15)
+        row.update(baseline)
+        row["ratio_to_mean_shape_rmse"] = (
+            row["test_rmse_all_points"] / baseline["mean_shape_test_rmse_all_points"]
+        )
         plot_best_worst(
             test.images,
             test_truth,

@@ -85,8 +85,11 @@ def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=list(TRAINING))
     parser.add_argument("--output", default=None, help="default: sklearn_fkd/models/NAME.fkd")
+    parser.add_argument("--epochs", type=int, default=None, help="a quick check (recorded)")
     args = parser.parse_args(argv)
     settings = TRAINING[args.name]
+    if args.epochs is not None:
+        settings = {**settings, "params": {**settings["params"], "max_epochs": args.epochs}}
     schema = SCHEMAS[settings["schema"]]
     data = load_dataset(settings["data"])
     keypoints = convert_keypoints(data.keypoints, IBUG68, schema)

@@ -27,6 +27,7 @@ from .keypoints import (
 )
 from .photos import predict_faces
 from .pipeline import KeypointPipeline, make_keypoint_pipeline
+from .pretrained import PretrainedWeights, list_pretrained, load_pretrained
 
 __all__ = [
     "IBUG68",
@@ -40,10 +41,13 @@ __all__ = [
     "KeypointPipeline",
     "KeypointSchema",
     "NoseRegressor",
+    "PretrainedWeights",
     "__version__",
     "convert_keypoints",
     "detect_faces",
     "infer_schema",
+    "list_pretrained",
+    "load_pretrained",
     "make_keypoint_pipeline",
     "predict_faces",
     "to_flat",

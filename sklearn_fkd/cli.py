@@ -182,10 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_home(evaluate)
 
-    predict = sub.add_parser("predict", help="keypoints of image files, as CSV/JSON and PNGs")
-    predict.add_argument("model", help="model file written by train")
+    predict = sub.add_parser(
+        "predict", help="keypoints of every face in image files, as CSV/JSON and PNGs"
+    )
+    predict.add_argument(
+        "images",
+        nargs="+",
+        help="image files or folders of images (a model file first is taken as --model)",
+    )
+    predict.add_argument(
+        "--model",
+        default=None,
+        help="a pretrained model's name or a model file (default: ibug68)",
+    )
     _add_trust_pickle(predict)
-    predict.add_argument("images", nargs="+", help="image files or folders of images")
     predict.add_argument("--output", default="predictions", help="folder to write into")
     predict.add_argument("--format", choices=("csv", "json"), default="csv")
     predict.add_argument("--no-plots", action="store_true", help="skip the annotated PNGs")
@@ -324,7 +334,10 @@ def _train(args) -> int:
 
 def _load_model(path: str, args, device=None):
     from .persistence import load_model
+    from .pretrained import PretrainedWeights, pretrained_path
 
+    if path in {m.value for m in PretrainedWeights} and not Path(path).exists():
+        path = pretrained_path(path)
     model = load_model(path, device=device, trusted=args.trust_pickle)
     if not hasattr(model, "predict"):
         raise CommandError(f"{path} holds a {type(model).__name__}, which cannot predict")
@@ -438,6 +451,16 @@ def _image_files(items: list[str]) -> list[Path]:
     return files
 
 
+def _is_model_file(item: str) -> bool:
+    """Whether a ``predict`` argument names a model file rather than an image."""
+    from .datasets import IMAGE_SUFFIXES
+
+    path = Path(item)
+    return path.suffix.lower() not in IMAGE_SUFFIXES and (
+        path.suffix.lower() in (".fkd", ".joblib", ".pkl", ".pickle") or path.is_file()
+    )
+
+
 def _distinct_names(files: list[Path]) -> list[str]:
     """A name per file for its outputs: the stem, prefixed by its folders where stems
     repeat (``a/face.jpg``, ``b/face.jpg`` -> ``a_face``, ``b_face``), never the same
@@ -466,8 +489,13 @@ def _predict(args) -> None:
     from .photos import predict_faces
 
     out = _check_output_folder(args.output)  # before any work
-    model = _load_model(args.model, args, device=args.device)
-    files = _image_files(args.images)
+    images_given, model_name = list(args.images), args.model
+    if model_name is None and _is_model_file(images_given[0]):
+        model_name = images_given.pop(0)  # the older form: predict MODEL IMAGES...
+    if not images_given:
+        raise CommandError("no image given")
+    model = _load_model(model_name or "ibug68", args, device=args.device)
+    files = _image_files(images_given)
     with loading_progress("loading images"):
         images = read_images(files)
     steps = getattr(model, "steps", None)

@@ -51,19 +51,13 @@ def plot_keypoints(
     -------
     matplotlib.axes.Axes
     """
-    ax = _new_axes(ax, (4, 4))
-    img = np.asarray(image)
-    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
+    ax, img = _image_axes(ax, (4, 4), image)
     layers = ((keypoints, "#1bbf3a", "truth"), (predictions, "#e8351e", "prediction"))
     for pts, color, label in layers:
         if pts is None:
             continue
         xy = to_points(check_keypoints(np.asarray(pts, dtype=float).reshape(1, -1)))[0]
-        sch = schema or infer_schema(len(xy))
-        if show_edges:
-            for a, b in sch.edges:
-                ax.plot(xy[[a, b], 0], xy[[a, b], 1], color=color, lw=0.8, alpha=0.7)
-        ax.scatter(xy[:, 0], xy[:, 1], s=10, c=color, label=label, edgecolors="none")
+        _draw_points(ax, xy, schema, color, size=10, label=label, edges=show_edges)
         if show_indices:
             for k, (x, y) in enumerate(xy):
                 if np.isfinite(x):
@@ -93,17 +87,11 @@ def plot_faces(image, faces, boxes=None, schema: KeypointSchema | None = None, a
     -------
     matplotlib.axes.Axes
     """
-    ax = _new_axes(ax, (5, 5))
-    img = np.asarray(image)
-    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
+    ax, img = _image_axes(ax, (5, 5), image)
     colours = ("#e8351e", "#1e88e8", "#1bbf3a", "#e8a21e", "#a21ee8")
     for i, points in enumerate(faces):
-        xy = np.asarray(points, dtype=float).reshape(-1, 2)
-        sch = schema or infer_schema(len(xy))
         colour = colours[i % len(colours)]
-        for a, b in sch.edges:
-            ax.plot(xy[[a, b], 0], xy[[a, b], 1], color=colour, lw=0.8, alpha=0.7)
-        ax.scatter(xy[:, 0], xy[:, 1], s=6, c=colour, edgecolors="none")
+        _draw_points(ax, np.asarray(points, dtype=float).reshape(-1, 2), schema, colour, size=6)
         if boxes is not None and not np.isnan(boxes[i]).any():
             x0, y0, x1, y1 = boxes[i]
             ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], color=colour, lw=1, ls="--")
@@ -112,6 +100,23 @@ def plot_faces(image, faces, boxes=None, schema: KeypointSchema | None = None, a
     ax.set_axis_off()
     ax.set_title(f"{len(faces)} face{'s' if len(faces) != 1 else ''}", fontsize=9)
     return ax
+
+
+def _image_axes(ax, figsize, image):
+    """Axes (new when None) showing ``image``; and the image as an array."""
+    ax = _new_axes(ax, figsize)
+    img = np.asarray(image)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
+    return ax, img
+
+
+def _draw_points(ax, xy, schema, color, size, label=None, edges: bool = True) -> None:
+    """One face's ``(K, 2)`` points and, with ``edges``, its schema's skeleton lines."""
+    sch = schema or infer_schema(len(xy))
+    if edges:
+        for a, b in sch.edges:
+            ax.plot(xy[[a, b], 0], xy[[a, b], 1], color=color, lw=0.8, alpha=0.7)
+    ax.scatter(xy[:, 0], xy[:, 1], s=size, c=color, label=label, edgecolors="none")
 
 
 def _new_axes(ax, figsize):

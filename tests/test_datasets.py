@@ -317,3 +317,44 @@ def test_submission_errors(tmp_path):
         write_kaggle_submission(pred, table, tmp_path / "s.csv")
     with pytest.raises(ValueError, match="expected 15"):
         write_kaggle_submission(np.zeros((5, 8)), table, tmp_path / "s.csv")
+
+
+def test_london_set_loads_with_its_schema_and_mirror_pairs():
+    """The 102 London faces (DeBruine & Jones 2017) with WEBMORPH189: the flip pairs
+    mirror the aligned mean shape onto itself (optimal up to the lips' coincident inner
+    lines, whose pairs follow their template lines)."""
+    data_folder("london_face_189pt")
+    from scipy.optimize import linear_sum_assignment
+
+    from sklearn_fkd.datasets import load_london_faces
+    from sklearn_fkd.keypoints import WEBMORPH189
+
+    london = load_london_faces(as_gray=True)
+    assert london.images.shape == (102, 450, 450) and london.keypoints.shape == (102, 378)
+    assert london.schema is WEBMORPH189 and len(set(london.groups)) == 102
+    pts = london.keypoints.reshape(102, 189, 2)
+    centre = (pts[:, 0] + pts[:, 1]) / 2  # the pupils
+    scale = np.linalg.norm(pts[:, 0] - pts[:, 1], axis=1)
+    mean = ((pts - centre[:, None]) / scale[:, None, None]).mean(axis=0)
+    mirrored = mean * [-1, 1]
+    ours = np.linalg.norm(mirrored[WEBMORPH189.flip_permutation] - mean, axis=1)
+    assert ours.max() < 0.07  # every point lands on its partner (pupil distance units)
+    dist = np.linalg.norm(mirrored[:, None] - mean[None], axis=2)
+    rows, cols = linear_sum_assignment(dist)
+    assert ours.sum() <= dist[rows, cols].sum() + 0.05
+
+
+def test_tem_errors_name_the_file_and_line(tmp_path):
+    from sklearn_fkd.datasets import read_tem
+
+    bad = tmp_path / "a.tem"
+    bad.write_text("3\n1 2\n3 x\n5 6\n")
+    with pytest.raises(ValueError, match=r"a\.tem, line 3: expected 'x y'"):
+        read_tem(bad)
+    bad.write_text("3\n1 2\n")
+    with pytest.raises(ValueError, match="expected 3 point lines"):
+        read_tem(bad)
+    good = tmp_path / "b.tem"
+    good.write_text("2\n1 2\n3 4\n1\n0\n2\n0 1\n")
+    points, lines = read_tem(good)
+    assert points.tolist() == [[1, 2], [3, 4]] and lines == [(0, 1)]

@@ -5,9 +5,10 @@ Coordinates inside the network are normalised to ``[-1, 1]`` over the image exte
 (``u = (2x + 1) / W - 1``), the ``align_corners=False`` convention of ``affine_grid``,
 so augmentation moves pixels and targets with one matrix, exactly.
 
-Subclasses implement the hooks :meth:`KeypointNet.build_module` (the network) and may
-override :meth:`KeypointNet.prepare_targets` (which points of ``y`` the model
-predicts), :meth:`KeypointNet.decode_outputs` (network outputs to coordinates),
+Subclasses implement the hook :meth:`KeypointNet.network_spec` (which network, by
+name) or :meth:`KeypointNet.build_module` (any network), and may override
+:meth:`KeypointNet.prepare_targets` (which points of ``y`` the model predicts),
+:meth:`KeypointNet.decode_outputs` (network outputs to coordinates),
 ``initialize_criterion`` (the loss) and ``_check_params`` (their own parameters).
 """
 
@@ -251,10 +252,10 @@ class KeypointNet(NeuralNet):
     """Base of the keypoint estimators: a skorch ``NeuralNet`` that speaks images and
     pixel keypoints.
 
-    Subclasses implement :meth:`build_module` and may override
-    :meth:`prepare_targets`, :meth:`decode_outputs`, ``initialize_criterion`` and
-    ``_check_params`` (calling ``super()``). Parameters shared by all estimators are
-    documented on the subclasses.
+    Subclasses implement :meth:`network_spec` (a network of the registry) or
+    :meth:`build_module` (any network), and may override :meth:`prepare_targets`,
+    :meth:`decode_outputs`, ``initialize_criterion`` and ``_check_params`` (calling
+    ``super()``). Parameters shared by all estimators are documented on the subclasses.
     """
 
     def __init__(

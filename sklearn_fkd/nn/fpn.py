@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .prior import ShapePrior
+from .prior import MapsWithPrior, ShapePrior
 
 
 def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -42,7 +42,7 @@ class BasicBlock(nn.Module):
         return F.relu(self.body(x) + self.shortcut(x))
 
 
-class HeatmapFPN(nn.Module):
+class HeatmapFPN(MapsWithPrior):
     """One logit map per keypoint at ``output_stride``, from a light ResNet encoder.
 
     A stride-2 stem, then one stage per entry of ``widths`` (strides 4, 8, 16, 32),
@@ -108,12 +108,6 @@ class HeatmapFPN(nn.Module):
         self.smooth = _conv_bn_relu(decoder_channels, decoder_channels)
         self.head = nn.Conv2d(decoder_channels, n_keypoints, 1)
         self.prior = ShapePrior(n_keypoints)
-
-    def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
-        """Centre the maps on the mean shape (:mod:`sklearn_fkd.nn.prior`); ``mean``,
-        ``spread``: (K, 2), ``[-1, 1]`` units. The head keeps its random start (zeroing
-        it starves the layers below of gradient: measurably slower training)."""
-        self.prior.set(mean, spread)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = []

@@ -80,6 +80,19 @@ def _centred_log_gaussian(grid, mean, precision, steps: int = 6):
     return -precision[:, None] * (grid - centre[:, None]) ** 2
 
 
+class MapsWithPrior(nn.Module):
+    """Base of the networks that output logit maps through a :class:`ShapePrior`
+    (``self.prior``, which the subclass creates)."""
+
+    prior: ShapePrior
+
+    def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
+        """Centre the maps on the mean shape; ``mean``, ``spread``: (K, 2), ``[-1, 1]``
+        units. The head keeps its random start (zeroing it starves the layers below of
+        gradient: measurably slower training)."""
+        self.prior.set(mean, spread)
+
+
 def zero_init(layer: nn.Module) -> None:
     """Zero a layer's weight and bias (the start of a residual branch)."""
     nn.init.zeros_(layer.weight)

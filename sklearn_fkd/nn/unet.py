@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .prior import ShapePrior
+from .prior import MapsWithPrior, ShapePrior
 
 
 def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -20,7 +20,7 @@ def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-class UNet(nn.Module):
+class UNet(MapsWithPrior):
     """U-Net with ``depth`` down/up steps, doubling the width at each step.
 
     Parameters
@@ -59,12 +59,6 @@ class UNet(nn.Module):
             self.up_blocks.append(_double_conv(2 * w_skip, w_skip))
         self.head = nn.Conv2d(widths[0], n_keypoints, 1)
         self.prior = ShapePrior(n_keypoints)
-
-    def start_from_mean_shape(self, mean: torch.Tensor, spread: torch.Tensor) -> None:
-        """Centre the maps on the mean shape (:mod:`sklearn_fkd.nn.prior`); ``mean``,
-        ``spread``: (K, 2), ``[-1, 1]`` units. The head keeps its random start (zeroing
-        it starves the layers below of gradient: measurably slower training)."""
-        self.prior.set(mean, spread)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
