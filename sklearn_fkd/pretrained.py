@@ -14,7 +14,7 @@ file from the data home.
     model = load_pretrained("ibug68")   # a fitted KeypointPipeline
     points = model.predict(["photo.jpg"])  # (1, 136), in the photo's pixels
 
-**Licence.** The shipped models were trained on 300-W (HELEN, LFPW, AFW; Sagonas et al.)
+**Licence.** The shipped models were trained on 300-W (HELEN, LFPW; Sagonas et al.)
 and YouTube Faces (Wolf et al. 2011), whose terms allow research and non-commercial use
 only; so do the models, as dlib's 68-point model. The code is BSD-3.
 """
@@ -30,7 +30,7 @@ __all__ = ["PretrainedWeights", "list_pretrained", "load_pretrained", "pretraine
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 LICENCE_NOTE = (
-    "Trained on 300-W (HELEN, LFPW, AFW; Sagonas et al.) and YouTube Faces (Wolf et al. "
+    "Trained on 300-W (HELEN, LFPW; Sagonas et al.) and YouTube Faces (Wolf et al. "
     "2011), which are for research and non-commercial use only: so is this model."
 )
 

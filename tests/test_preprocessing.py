@@ -195,11 +195,15 @@ def test_face_crop_calibrates_a_detector_against_the_points():
     )
 
 
-def test_lbp_detector_finds_real_faces(youtube_test):
-    """The offline LBP cascade on real YouTube Faces frames (Wolf et al. 2011), and the
-    calibration that makes its boxes look like the keypoints' boxes."""
+@pytest.mark.parametrize("detector", ["lbp", "hog"])
+def test_detectors_find_real_faces(youtube_test, detector):
+    """The offline detectors (scikit-image's LBP cascade, dlib's HOG detector) on real
+    YouTube Faces frames (Wolf et al. 2011), and the calibration that makes their boxes
+    look like the keypoints' boxes."""
+    if detector == "hog":
+        pytest.importorskip("dlib")
     X, y = youtube_test.images[:60], youtube_test.keypoints[:60]
-    step = FaceCrop().fit(X[:40], y[:40])
+    step = FaceCrop(detector=detector).fit(X[:40], y[:40])
     assert step.detector_hit_rate_ > 0.8
     raw = clone(step).fit(X[:40])  # no keypoints: uncalibrated
     assert raw.detector_calibration_ is None

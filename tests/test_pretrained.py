@@ -126,3 +126,17 @@ def test_weights_work_in_clone_and_grid_search(small_imm):
     assert search.best_estimator_.network_spec_[0] == "fpn"
     with pytest.raises(ValueError, match=r"weights must name a pretrained model .*'ibug86'"):
         FaceKeypointRegressor(weights="ibug86").fit(X[:8], y[:8])
+
+
+def test_make_recipe_builds_the_documented_pipeline():
+    from sklearn_fkd.recipes import RECIPES, make_recipe
+
+    pipe = make_recipe("ibug68", max_epochs=3)
+    names = [name for name, _ in pipe.steps]
+    assert names == ["facecrop", "grayscale", "resize", "heatmapkeypointestimator"]
+    est = pipe[-1]
+    assert est.max_epochs == 3 and est.backbone == "fpn" and est.test_flip
+    assert est.augment.rotation == RECIPES["ibug68"]["augment"]["rotation"]
+    assert pipe.get_params()["resize__size"] == RECIPES["ibug68"]["size"]
+    with pytest.raises(ValueError, match="unknown recipe 'wild'"):
+        make_recipe("wild")
