@@ -8,7 +8,7 @@ STAMP := $(VENV)/.sklearn-fkd-installed
 SKLEARN_FKD_DATA ?= $(abspath ../shared/data)
 export SKLEARN_FKD_DATA
 
-.PHONY: demo test lint docs install clean peers-venv benchmarks
+.PHONY: demo test lint docs install clean peers-venv benchmarks pretrained
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,13 +43,18 @@ lint: $(STAMP)
 benchmarks: $(STAMP)
 	if test -x .venv-peers/bin/python; then cd benchmarks && ../.venv-peers/bin/python \
 		bench_peers.py; else echo "peers skipped: make peers-venv"; fi
-	cd benchmarks && ../$(PY) bench_imm.py --variants
-	cd benchmarks && for b in bench_speed bench_pipeline bench_memory bench_search \
-		bench_kaggle; do ../$(PY) $$b.py || exit 1; done
-	cd benchmarks && ../$(PY) bench_68.py --helen --size 96 --epochs 15 --only resnet18 \
-		--only cnn
-	cd benchmarks && ../$(PY) bench_68.py --helen --size 64 --epochs 20 --only heatmap
+	cd benchmarks && ../$(PY) bench_imm.py --variants --finetune --small
+	cd benchmarks && for b in bench_small bench_speed bench_pipeline bench_memory \
+		bench_search bench_kaggle; do ../$(PY) $$b.py || exit 1; done
+	cd benchmarks && ../$(PY) bench_68.py --recipe --model ../sklearn_fkd/models/ibug68.fkd
+	cd benchmarks && ../$(PY) bench_68.py --ablation --epochs 12
+	cd benchmarks && ../$(PY) bench_68.py --size 96 --epochs 15 --only resnet18 --only cnn
 	$(PY) benchmarks/make_tables.py
+
+# Rebuild the shipped pretrained models (about 45 min and 5 min on 2 CPU cores)
+pretrained: $(STAMP)
+	cd benchmarks && ../$(PY) train_pretrained.py ibug68
+	cd benchmarks && ../$(PY) train_pretrained.py kaggle15
 
 # The benchmarks' optional peers (dlib, MediaPipe 0.10.21, which pins numpy < 2) in a
 # virtualenv of their own: .venv-peers/bin/python benchmarks/bench_peers.py

@@ -9,7 +9,10 @@ training shape's row and each model's ratio to it, and dlib's and MediaPipe's ro
 from ``bench_peers.py`` on the same images (dlib was trained on 300-W, AFW included).
 
     python benchmarks/bench_68.py --recipe               # make_recipe("ibug68"), 90 epochs
+    python benchmarks/bench_68.py --recipe --model sklearn_fkd/models/ibug68.fkd
+                               # the shipped model (the recipe, trained on the same split)
     python benchmarks/bench_68.py --ablation --epochs 12  # each lever off, same seed/epochs
+    python benchmarks/bench_68.py --ablation --epochs 12 --lever recipe --lever no-lfpw
     python benchmarks/bench_68.py --only cnn --size 96 --epochs 15   # the course's models
 
 Results: ``68points_recipe.json``, ``68points_ablation.json``, ``68points_<size>.json``.
@@ -21,6 +24,7 @@ import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +39,7 @@ from sklearn_fkd import (
 from sklearn_fkd.datasets import load_dataset
 from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import ced_auc, failure_rate, mean_keypoint_error, nme, pck
+from sklearn_fkd.persistence import load_model, model_info
 from sklearn_fkd.preprocessing import Grayscale, Resize
 from sklearn_fkd.recipes import RECIPES, make_recipe
 from sklearn_fkd.utils import format_table
@@ -50,22 +55,24 @@ MODELS = {
     ),
     "cnn": lambda ep, seed: FaceKeypointRegressor(max_epochs=ep, batch_size=16, random_state=seed),
 }
-#: the ablation: each lever of the recipe switched off (or changed) alone
+#: the ablation: each lever of the recipe switched off (or changed) alone, by short name
 ABLATION = {
-    "recipe": {},
-    "without LFPW in training": {"data": "youtube:train+helen"},
-    "stronger augmentation (rotation 20, shift 8 %, zoom 15 %)": {
-        "augment": {"rotation": 20.0, "shift": 0.08, "scale": 0.15}
-    },
-    "strong augmentation (rotation 30, shift 10 %, zoom 25 %)": {
-        "augment": {"rotation": 30.0, "shift": 0.1, "scale": 0.25}
-    },
-    "random occlusion of 30 % of the faces": {"augment": {"occlusion": 0.3}},
-    "MSE instead of Wing loss": {"estimator": {"loss": "mse"}},
-    "no test-time flip": {"estimator": {"test_flip": False}},
-    "no mean-shape start": {"estimator": {"mean_shape_start": False}},
-    "96x96 input": {"size": 96},
-    "float32 instead of bfloat16": {"estimator": {"precision": "float32"}},
+    "recipe": ("recipe", {}),
+    "no-lfpw": ("without LFPW in training", {"data": "youtube:train+helen"}),
+    "stronger-aug": (
+        "stronger augmentation (rotation 20, shift 8 %, zoom 15 %)",
+        {"augment": {"rotation": 20.0, "shift": 0.08, "scale": 0.15}},
+    ),
+    "strong-aug": (
+        "strong augmentation (rotation 30, shift 10 %, zoom 25 %)",
+        {"augment": {"rotation": 30.0, "shift": 0.1, "scale": 0.25}},
+    ),
+    "occlusion": ("random occlusion of 30 % of the faces", {"augment": {"occlusion": 0.3}}),
+    "mse": ("MSE instead of Wing loss", {"estimator": {"loss": "mse"}}),
+    "no-flip": ("no test-time flip", {"estimator": {"test_flip": False}}),
+    "no-mean-start": ("no mean-shape start", {"estimator": {"mean_shape_start": False}}),
+    "96px": ("96x96 input", {"size": 96}),
+    "float32": ("float32 instead of bfloat16", {"estimator": {"precision": "float32"}}),
 }
 
 
@@ -171,17 +178,35 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", action="store_true", help="the ibug68 recipe")
     parser.add_argument("--ablation", action="store_true", help="each lever of the recipe off")
+    parser.add_argument(
+        "--lever", choices=list(ABLATION), action="append", help="with --ablation: only these"
+    )
     parser.add_argument("--only", choices=list(MODELS), action="append", help="course models")
     parser.add_argument("--size", type=int, default=96, help="course models' input size")
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--model", default=None, help="with --recipe: evaluate this fitted recipe, no training"
+    )
     args = parser.parse_args(argv)
     tests = {name: load_dataset(spec) for name, spec in TESTS.items()}
     train = load_dataset(TRAIN)
     rows, base = mean_shape_rows(train, tests)
-    if args.recipe or args.ablation:
-        variants = {"ibug68 recipe": {}} if args.recipe else ABLATION
-        for label, changes in variants.items():
+    if args.recipe and args.model:
+        pipe = load_model(args.model)
+        card = model_info(args.model)["metadata"].get("card", {})
+        if card.get("training_data", TRAIN) != TRAIN:
+            raise SystemExit(f"{args.model} was trained on {card['training_data']}, not {TRAIN}")
+        label = f"ibug68 recipe ({Path(args.model).name}, float16)"
+        fit_s = card["train_seconds"]  # written by train_pretrained.py
+        rows += evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector=True)
+        name = "68points_recipe"
+    elif args.recipe or args.ablation:
+        if args.recipe:
+            variants = [("ibug68 recipe", {})]
+        else:
+            variants = [ABLATION[key] for key in (args.lever or ABLATION)]
+        for label, changes in variants:
             data = load_dataset(changes["data"]) if "data" in changes else train
             pipe = recipe_pipeline(changes, args.epochs, args.seed)
             t0 = time.perf_counter()

@@ -126,3 +126,60 @@ def test_a_schema_without_flip_pairs_is_never_flipped(faces, flip_pairs, mirrore
     assert len(seen) >= 100
     swapped = seen[:, 0, 0] > seen[:, 1, 0]  # point "a" right of point "b"
     assert swapped.any() == mirrored_labels
+
+
+def test_an_untrained_regressor_predicts_the_training_mean_shape(faces):
+    """The mean-shape start: with a vanishing learning rate the regressor's prediction
+    for any image is the mean of its training points (its zeroed head adds nothing)."""
+    X, y = faces
+    est = FaceKeypointRegressor(
+        channels=(4, 8), max_epochs=1, lr=1e-12, augment=None, random_state=0
+    ).fit(X[:64], y[:64])
+    pred = est.predict(X[64:96])
+    np.testing.assert_allclose(pred, np.tile(y[:64].mean(axis=0), (32, 1)), atol=1e-3)
+    off = FaceKeypointRegressor(
+        channels=(4, 8), max_epochs=1, lr=1e-12, augment=None, mean_shape_start=False,
+        random_state=0,
+    ).fit(X[:64], y[:64])  # fmt: skip
+    assert np.abs(off.predict(X[64:96]) - pred).max() > 0.1
+
+
+@pytest.mark.parametrize("backbone", ["unet", "fpn"])
+def test_test_time_flip_of_a_mirror_symmetric_image_is_mirror_symmetric(faces, backbone):
+    """Averaging with the mirrored image's prediction (pairs swapped back): on an image
+    that is its own mirror, the two eyes come out mirror images of each other
+    (x_left + x_right = W - 1, same y) and the nose on the axis, trained or not."""
+    X, y = faces
+    small = {"unet": {"depth": 2, "base_channels": 4}, "fpn": {"widths": (4, 8)}}[backbone]
+    est = HeatmapKeypointEstimator(
+        backbone=backbone, max_epochs=1, schema=EYES_NOSE, test_flip=True, random_state=0,
+        **small,
+    ).fit(X[:32], y[:32])  # fmt: skip
+    symmetric = ((X[32:40].astype(float) + X[32:40, :, ::-1]) / 2).astype(np.uint8)
+    assert np.array_equal(symmetric, symmetric[:, :, ::-1])
+    p = est.predict(symmetric).reshape(-1, 3, 2)
+    width = X.shape[2]
+    np.testing.assert_allclose(p[:, 0, 0] + p[:, 1, 0], width - 1, atol=1e-3)
+    np.testing.assert_allclose(p[:, 0, 1], p[:, 1, 1], atol=1e-3)
+    np.testing.assert_allclose(p[:, 2, 0], (width - 1) / 2, atol=1e-3)
+    est.set_params(test_flip=False)
+    q = est.predict(symmetric).reshape(-1, 3, 2)
+    assert np.abs(q[:, 0, 0] + q[:, 1, 0] - (width - 1)).max() > 1e-2  # not by chance
+
+
+@pytest.mark.parametrize("decode", ["softargmax", "argmax"])
+def test_stride_4_maps_decode_synthetic_peaks_to_a_tenth_of_a_pixel(decode):
+    """The FPN's maps are a quarter of the input's size: sub-pixel points of a 128x128
+    input, drawn as Gaussians on 32x32 maps and decoded as the estimator decodes,
+    come back within 0.1 input pixels."""
+    import torch
+
+    from sklearn_fkd.nn.heatmaps import gaussian_heatmaps, normalized_to_pixels
+
+    rng = np.random.default_rng(0)
+    points = torch.tensor(rng.uniform(24, 104, (4, 5, 2)))  # input pixels, sub-pixel
+    on_maps = (points + 0.5) / 4 - 0.5  # the same normalised position on the 32x32 maps
+    logits = torch.log(gaussian_heatmaps(on_maps, (32, 32), sigma=1.5) + 1e-30)
+    est = HeatmapKeypointEstimator(decode=decode)
+    decoded = normalized_to_pixels(est.decode_outputs(logits.float()).view(4, 5, 2), (128, 128))
+    assert (decoded.double() - points).abs().max() < 0.1

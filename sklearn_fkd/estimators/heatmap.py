@@ -124,7 +124,11 @@ class HeatmapKeypointEstimator(KeypointNet):
         """Logit maps ``(B, K, H, W)`` -> coordinates, by ``decode``."""
         if self.decode == "softargmax":
             return soft_argmax(outputs).flatten(1)
-        xy = decode_heatmaps(outputs)  # (B, K, 2) heatmap pixels; the softmax is monotone
+        # decode_heatmaps fits its parabola to the log of positive maps: give it the
+        # maps exp(logits - max), whose log is the logits (the softmax up to a constant)
+        logits = outputs.float()
+        peaked = torch.exp(logits - logits.amax(dim=(-2, -1), keepdim=True))
+        xy = decode_heatmaps(peaked)  # (B, K, 2) heatmap pixels
         return pixels_to_normalized(xy, tuple(outputs.shape[-2:])).flatten(1)
 
     def predict_heatmaps(self, X) -> np.ndarray:
