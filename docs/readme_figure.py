@@ -1,6 +1,8 @@
 """Draw the picture the README and the docs' landing page open with.
 
-    .venv/bin/python docs/readme_figure.py   # writes docs/_static/pretrained_points.png
+    SKLEARN_FKD_DATA=../shared/data .venv/bin/python docs/readme_figure.py
+
+writes ``docs/_static/pretrained_points.png``.
 
 The photos are from the Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0,
 the one openly licensed set in the data home), predicted by the shipped ``ibug68``.
@@ -24,7 +26,7 @@ OUT = Path(__file__).resolve().parent / "_static" / "pretrained_points.png"
 
 def main() -> None:
     folder = get_data_home() / "london_face_189pt"
-    photos = [folder / f"{n:03d}_03.jpg" for n in (4, 17, 51)]
+    photos = [folder / f"{n:03d}_03.jpg" for n in (4, 17, 61)]
     model = load_pretrained("ibug68")
     points = model.predict(photos)  # the three lines of the README, for three photos
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.3), layout="constrained")

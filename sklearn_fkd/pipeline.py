@@ -160,7 +160,10 @@ class KeypointPipeline(Pipeline):
         """
         check_is_fitted(self)
         images = check_images(X)
-        routed = process_routing(self, "predict", **params)
+        routing = process_routing(self, "predict", **params)
+        # one object per step, so that the refinement's boxes stick (without metadata,
+        # scikit-learn's EmptyRequest hands out a fresh, empty Bunch at every lookup)
+        routed = {name: routing[name] for name, _ in self.steps}
         y = self._predict_once(images, routed)
         name, crop = self.steps[0]
         rounds = getattr(crop, "refine", 0) if is_keypoint_step(crop) else 0

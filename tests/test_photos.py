@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sklearn_fkd import FaceKeypointRegressor, detect_faces, make_keypoint_pipeline, predict_faces
+from sklearn_fkd import (
+    FaceKeypointRegressor,
+    KeypointPipeline,
+    detect_faces,
+    make_keypoint_pipeline,
+    predict_faces,
+)
 from sklearn_fkd.cli import main
 from sklearn_fkd.detection import HOGFaceDetector, LBPFaceDetector, make_detector
 from sklearn_fkd.geometry import keypoint_boxes
@@ -92,6 +98,27 @@ def test_refinement_corrects_a_deliberately_offset_box(blob_pipeline):
     pipe.set_params(facecrop__refine=0)
     assert shifted > 2 * exact  # a face off-centre in its crop: not what it was trained on
     assert refined < 0.5 * shifted and refined < 1.5 * exact
+
+
+def test_refinement_corrects_a_detector_that_misplaces_its_boxes(blob_pipeline):
+    """No boxes= given: the first crop comes from the detector (here an uncalibrated one
+    that frames the blobs 30 % of a side to the right), the next from the predicted
+    points (the refinement's boxes once went missing when no metadata was passed)."""
+    pipe, X, y = blob_pipeline
+
+    def sloppy_detector(image):
+        ys, xs = np.nonzero(image > 100)
+        shift = 0.3 * max(xs.max() - xs.min(), ys.max() - ys.min())
+        return (xs.min() + shift, ys.min(), xs.max() + shift, ys.max())
+
+    crop = FaceCrop(margin=0.5, detector=sloppy_detector, jitter=0.0, refine=0)
+    detected = KeypointPipeline([("facecrop", crop.fit(X)), *pipe.steps[1:]])  # uncalibrated
+    exact = mean_keypoint_error(y, pipe.predict(X, boxes=keypoint_boxes(y)))
+    first = mean_keypoint_error(y, detected.predict(X))
+    detected.set_params(facecrop__refine=2)
+    refined = mean_keypoint_error(y, detected.predict(X))
+    assert first > 2 * exact
+    assert refined < 0.5 * first and refined < 1.5 * exact
 
 
 def test_jitter_moves_training_boxes_only():
