@@ -88,7 +88,8 @@ def test_predict_writes_points_in_each_image_pixels(imm_model, tmp_path, capsys)
         "--no-plots",
     )
     records = json.loads((tmp_path / "keypoints.json").read_text())
-    np.testing.assert_allclose(np.ravel(records[0]["keypoints"]), xy[0], atol=0.01)
+    face = records[0]["faces"][0]
+    np.testing.assert_allclose(np.ravel(face["keypoints"]), xy[0], atol=0.01)
 
 
 def test_a_model_trained_on_crops_finds_the_face_in_a_full_photo(tmp_path, capsys):
@@ -212,7 +213,7 @@ def test_a_saved_model_predicts_in_a_fresh_process_without_any_data(imm_model, t
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert pd.read_csv(tmp_path / "out" / "keypoints.csv").shape == (1, 117)
+    assert pd.read_csv(tmp_path / "out" / "keypoints.csv").shape == (1, 7 + 116)
 
 
 def test_a_nose_model_is_scored_against_the_eye_distance_of_the_full_shape(tmp_path, capsys):

@@ -129,7 +129,7 @@ def test_resize_outputs_and_validation():
         ([np.zeros((4, 4)), np.zeros(4)], ValueError, r"X\[1\]"),
         ([np.array([["a"]])], TypeError, "numeric"),
         ([np.full((2, 2), np.nan)], ValueError, "NaN"),
-        ("images", TypeError, "list"),
+        ("no_such_image.png", FileNotFoundError, "no_such_image.png"),  # a str is a path
     ],
 )
 def test_check_images_errors(X, err, match):
