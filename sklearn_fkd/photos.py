@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
-from .detection import calibrate_boxes, detect_faces
+from .detection import calibrate_boxes, detect_faces, make_detector
 from .utils.validation import check_images
 
 __all__ = ["predict_faces"]
@@ -22,7 +24,9 @@ def predict_faces(model, image, detector=None, min_score: float | None = None):
         Default: the model's own (its ``FaceCrop.detector_``), whose boxes it calibrated.
         Another detector's boxes are used uncalibrated.
     min_score : float, optional
-        Drop faces the detector is less confident of.
+        Keep the faces the detector scores at least this. The model's own detector,
+        when it has a score threshold (the HOG detector's is 0), searches down to it:
+        lower finds turned faces, and more false ones.
 
     Returns
     -------
@@ -47,7 +51,11 @@ def predict_faces(model, image, detector=None, min_score: float | None = None):
         )
     (photo,) = check_images([image] if not isinstance(image, np.ndarray) else image[None])
     own = detector is None
-    boxes, scores = detect_faces(photo, crop.detector_ if own else detector)
+    finder = make_detector(crop.detector_ if own else detector)
+    if min_score is not None and own and hasattr(finder, "threshold"):
+        finder = copy.copy(finder)  # the model's detector, searching down to min_score
+        finder.threshold = min_score
+    boxes, scores = detect_faces(photo, finder)
     if min_score is not None:
         keep = scores >= min_score
         boxes, scores = boxes[keep], scores[keep]

