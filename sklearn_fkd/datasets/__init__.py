@@ -13,7 +13,7 @@ from ._base import (
     read_image,
     read_images,
 )
-from .ibug import load_dlib_xml, load_helen_afw, load_ibug, read_pts
+from .ibug import load_dlib_xml, load_helen_afw, load_ibug, read_ljson, read_pts
 from .imm import load_imm_faces, read_asf
 from .kaggle import load_kaggle_fkd, make_kaggle_like, write_kaggle_csv, write_kaggle_submission
 from .london import load_london_faces, read_tem
@@ -39,6 +39,7 @@ __all__ = [
     "read_image",
     "read_images",
     "read_keypoints_csv",
+    "read_ljson",
     "read_pts",
     "read_tem",
     "write_kaggle_csv",

@@ -1,7 +1,9 @@
-"""iBUG ``.pts`` folders (300-W, HELEN, AFW, menpo) and dlib's landmark XML."""
+"""iBUG ``.pts`` folders (300-W, HELEN, AFW, menpo, with menpo's ``.ljson``) and dlib's
+landmark XML."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from ..imaging import stack_if_uniform
 from ..keypoints import infer_schema
 from ._base import dataset_folder, find_image, read_images
 
-__all__ = ["load_dlib_xml", "load_helen_afw", "load_ibug", "read_pts"]
+__all__ = ["load_dlib_xml", "load_helen_afw", "load_ibug", "read_ljson", "read_pts"]
 
 IBUG_CITATION = (
     "C. Sagonas, G. Tzimiropoulos, S. Zafeiriou and M. Pantic, 300 Faces in-the-Wild "
@@ -89,6 +91,61 @@ def read_pts(path: str | Path, one_based: bool = True) -> np.ndarray:
     return pts - 1.0 if one_based else pts
 
 
+def read_ljson(path: str | Path, group: str | None = None) -> np.ndarray:
+    """Parse one menpo ``.ljson`` landmark file into 0-based ``(x, y)`` pixels.
+
+    menpo stores each point as ``[y, x]`` (row, column), 0-based; a ``null`` point is
+    missing and comes back as NaN.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``{"version": 2 or 3, "groups": {name: {"landmarks": {"points": [[y, x], ...]}}}}``
+        (version 3), or version 1/2's single ``{"landmarks": {"points": ...}}``.
+    group : str, optional
+        Which landmark group to read. By default the only one, else menpo's default group
+        ``"LJSON"`` (what menpo names an unnamed group); otherwise an error lists them.
+
+    Returns
+    -------
+    ndarray of shape (K, 2), float64
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is not LJSON, the group is unknown or ambiguous, or a
+        point is not a pair of numbers.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a menpo .ljson file ({err})") from None
+    if not isinstance(doc, dict) or not ("groups" in doc or "landmarks" in doc):
+        raise ValueError(f"{path}: not a menpo .ljson file (no 'groups' or 'landmarks')")
+    groups = doc["groups"] if "groups" in doc else {"LJSON": doc}
+    if group is None:
+        group = next(iter(groups)) if len(groups) == 1 else "LJSON"
+        if group not in groups:
+            raise ValueError(
+                f"{path} has the landmark groups {sorted(groups)}: say which with group="
+            )
+    elif group not in groups:
+        raise ValueError(f"{path}: no landmark group {group!r}; it has {sorted(groups)}")
+    points = groups[group].get("landmarks", {}).get("points")
+    if not isinstance(points, list):
+        raise ValueError(f"{path}: group {group!r} has no landmarks.points list")
+    yx = np.full((len(points), 2), np.nan)
+    for k, point in enumerate(points):
+        if point is None or (isinstance(point, list) and None in point):
+            continue  # missing: NaN
+        try:
+            yx[k] = [float(v) for v in point]
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}: point {k} of {group!r} is not [y, x]: {point!r}") from None
+    return yx[:, ::-1].copy()
+
+
 def _group_of(stem: str) -> str:
     """300-W ids are ``<photo>_<face>``: faces of one photo share a group."""
     head, _, tail = stem.rpartition("_")
@@ -102,7 +159,8 @@ def load_ibug(
 
     Every ``<stem>.pts`` in the folder (not recursive) is paired with the image of the
     same stem (``.jpg``, ``.png``, ``.ppm``, ...); an annotation without its image is an
-    error, an image without an annotation is not loaded.
+    error, an image without an annotation is not loaded. menpo's ``<stem>.ljson`` files
+    are read too (see :func:`read_ljson`), unless the stem also has a ``.pts``.
 
     Parameters
     ----------
@@ -111,7 +169,8 @@ def load_ibug(
     as_gray : bool, default=False
         Grey ``(H, W)`` instead of RGB ``(H, W, 3)`` images.
     one_based : bool, default=True
-        ``.pts`` files are 1-based by the iBUG convention; converted to 0-based.
+        ``.pts`` files are 1-based by the iBUG convention; converted to 0-based
+        (``.ljson`` files are 0-based already).
     descr : str, optional
         Description to store in ``DESCR`` (defaults to the 300-W citation).
 
@@ -129,9 +188,15 @@ def load_ibug(
     if not folder.is_dir():
         raise FileNotFoundError(f"iBUG folder {folder} not found")
     pts_files = sorted(folder.glob("*.pts"))
+    stems = {p.stem for p in pts_files}
+    ljson_files = [p for p in sorted(folder.glob("*.ljson")) if p.stem not in stems]
+    pts_files = sorted(pts_files + ljson_files, key=lambda p: p.name)
     if not pts_files:
-        raise FileNotFoundError(f"no .pts files in {folder}")
-    shapes = [read_pts(p, one_based=one_based) for p in pts_files]
+        raise FileNotFoundError(f"no .pts or .ljson files in {folder}")
+    shapes = [
+        read_ljson(p) if p.suffix == ".ljson" else read_pts(p, one_based=one_based)
+        for p in pts_files
+    ]
     counts = {s.shape[0] for s in shapes}
     if len(counts) != 1:
         raise ValueError(f"{folder}: .pts files disagree on the point count: {sorted(counts)}")
