@@ -12,18 +12,22 @@ grey (so the mean shape is a strong baseline), errors in those 96x96 pixels:
 scratch, beside the mean training shape; ``--ablation`` adds each without the
 mean-shape start.
 
-    python benchmarks/bench_small.py [--ablation]
+    python benchmarks/bench_small.py [--ablation] [--data imm|london]
+
+The results file is written after every row (a stopped run keeps what it measured);
+``--data`` runs one case and keeps the other case's rows already in the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from _common import peak_rss_mib, save_results
+from _common import RESULTS, peak_rss_mib, save_results
 from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator
 from sklearn_fkd.datasets import load_imm_faces, load_london_faces
 from sklearn_fkd.metrics import mean_keypoint_error
@@ -40,22 +44,37 @@ def aligned_crops(images, keypoints):
     return resize.transform(crops), resize.transform_keypoints(crops, maps.forward(keypoints))
 
 
-def data_sets():
-    imm = load_imm_faces(as_gray=True)
-    X, y = aligned_crops(list(imm.images), imm.keypoints)
-    train = imm.groups <= 32
-    yield "IMM 58 points, 96x96 crops", X, y, [(np.flatnonzero(train), np.flatnonzero(~train))]
-    london = load_london_faces(as_gray=True)
-    X, y = aligned_crops(list(london.images), london.keypoints)
-    folds = list(GroupKFold(5).split(X, y, london.groups))
-    yield "London 189 points, 96x96 crops, 5 folds", X, y, folds
+def data_sets(which=("imm", "london")):
+    if "imm" in which:
+        imm = load_imm_faces(as_gray=True)
+        X, y = aligned_crops(list(imm.images), imm.keypoints)
+        train = imm.groups <= 32
+        folds = [(np.flatnonzero(train), np.flatnonzero(~train))]
+        yield "IMM 58 points, 96x96 crops", X, y, folds
+    if "london" in which:
+        london = load_london_faces(as_gray=True)
+        X, y = aligned_crops(list(london.images), london.keypoints)
+        folds = list(GroupKFold(5).split(X, y, london.groups))
+        yield "London 189 points, 96x96 crops, 5 folds", X, y, folds
+
+
+def kept_rows(which) -> list[dict]:
+    """The rows of the cases not run now, from the results file (for ``--data``)."""
+    path = RESULTS / "small_data.json"
+    if not path.is_file():
+        return []
+    prefixes = {"imm": "IMM", "london": "London"}
+    skip = tuple(prefixes[name] for name in which)
+    return [r for r in json.loads(path.read_text())["rows"] if not r["data"].startswith(skip)]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ablation", action="store_true", help="also without mean-shape start")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", choices=("imm", "london"), default=None, help="one case")
     args = parser.parse_args(argv)
+    which = (args.data,) if args.data else ("imm", "london")
     models = {
         "FaceKeypointRegressor()": lambda: FaceKeypointRegressor(random_state=args.seed),
         "HeatmapKeypointEstimator()": lambda: HeatmapKeypointEstimator(random_state=args.seed),
@@ -67,8 +86,8 @@ def main(argv=None):
         models["HeatmapKeypointEstimator(mean_shape_start=False)"] = lambda: (
             HeatmapKeypointEstimator(mean_shape_start=False, random_state=args.seed)
         )
-    rows = []
-    for name, X, y, folds in data_sets():
+    rows = kept_rows(which)
+    for name, X, y, folds in data_sets(which):
         n = sum(len(test) for _, test in folds)
         baseline = (
             sum(
@@ -95,8 +114,8 @@ def main(argv=None):
                 }
             )
             print(format_table(rows[-1:]), flush=True)
+            save_results("small_data", rows, {"peak_rss_mib": peak_rss_mib()})
     print("\n" + format_table([{k: r.get(k, "") for k in rows[1]} for r in rows]))
-    save_results("small_data", rows, {"peak_rss_mib": peak_rss_mib()})
 
 
 if __name__ == "__main__":
