@@ -105,7 +105,9 @@ def main(argv=None):
     parser.add_argument("--variants", action="store_true", help="also the course's variants")
     parser.add_argument("--finetune", action="store_true", help="also from weights='ibug68'")
     parser.add_argument("--small", action="store_true", help="also on persons 1-5 only")
-    parser.add_argument("--finetune-epochs", type=int, default=30)
+    parser.add_argument(
+        "--finetune-epochs", type=int, default=20, help="(as long as 60 epochs from scratch)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 

@@ -30,7 +30,7 @@ __all__ = ["PretrainedWeights", "list_pretrained", "load_pretrained", "pretraine
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 LICENCE_NOTE = (
-    "Trained on 300-W (HELEN, LFPW; Sagonas et al.) and YouTube Faces (Wolf et al. "
+    "Trained on 300-W (HELEN, LFPW, AFW; Sagonas et al.) and YouTube Faces (Wolf et al. "
     "2011), which are for research and non-commercial use only: so is this model."
 )
 
