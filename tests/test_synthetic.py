@@ -144,20 +144,6 @@ def test_an_untrained_regressor_predicts_the_training_mean_shape(faces):
     assert np.abs(off.predict(X[64:96]) - pred).max() > 0.1
 
 
-def test_the_nose_regressor_starts_without_the_mean_shape_by_default(faces):
-    """NoseRegressor's default is mean_shape_start=False (it cost a pixel on IMM), kept
-    by clone; asked for, the untrained nose is the training mean nose."""
-    X, y = faces
-    assert NoseRegressor().mean_shape_start is False
-    assert clone(NoseRegressor(mean_shape_start=True)).get_params()["mean_shape_start"]
-    nose = y[:64, 4:6]  # the third point of EYES_NOSE
-    common = {"channels": (4, 8), "max_epochs": 1, "lr": 1e-12, "augment": None}
-    on = NoseRegressor(mean_shape_start=True, random_state=0, **common).fit(X[:64], nose)
-    np.testing.assert_allclose(on.predict(X[64:72]), np.tile(nose.mean(0), (8, 1)), atol=1e-3)
-    off = NoseRegressor(random_state=0, **common).fit(X[:64], nose)
-    assert np.abs(off.predict(X[64:72]) - on.predict(X[64:72])).max() > 0.1
-
-
 @pytest.mark.parametrize("backbone", ["unet", "fpn"])
 def test_test_time_flip_of_a_mirror_symmetric_image_is_mirror_symmetric(faces, backbone):
     """Averaging with the mirrored image's prediction (pairs swapped back): on an image

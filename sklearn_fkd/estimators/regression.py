@@ -89,11 +89,6 @@ class NoseRegressor(_CNNParams, KeypointNet):
         Masked coordinate loss.
     """
 
-    def __init__(self, *, mean_shape_start: bool = False, **kwargs):
-        # off for the one point: on IMM's whole frames the prior held the nose near its
-        # mean (5.05 px with it, 4.08 px without; persons 33-40, three seeds)
-        super().__init__(mean_shape_start=mean_shape_start, **kwargs)
-
     def prepare_targets(self, y):
         """The nose tips of ``y`` (the points this model predicts), ``(n, 2)``."""
         flat = check_keypoints(y)
@@ -151,10 +146,5 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
         return "resnet18", {"weights": torchvision_weights}
 
 
-NoseRegressor.__doc__ += SHARED_PARAMETERS_DOC.replace(
-    "    mean_shape_start : bool, default=True\n",
-    "    mean_shape_start : bool, default=False\n"
-    "        (Off by default for the nose: on IMM's whole 160x120 frames it held the\n"
-    "        point near its mean, 5.05 px with it against 4.08 px without, three seeds.)\n",
-)
+NoseRegressor.__doc__ += SHARED_PARAMETERS_DOC
 FaceKeypointRegressor.__doc__ += SHARED_PARAMETERS_DOC
