@@ -1,6 +1,6 @@
 """Rebuild a shipped pretrained model from the data home (issue #19).
 
-    python benchmarks/train_pretrained.py ibug68     # ~50 min on 2 CPU cores
+    python benchmarks/train_pretrained.py ibug68     # ~60 min on 2 CPU cores
     python benchmarks/train_pretrained.py kaggle15   # fine-tuned from ibug68
     python benchmarks/train_pretrained.py ibug68 --measure-only   # the card again
     python benchmarks/train_pretrained.py ibug68 --held-out   # the benchmark split
@@ -39,7 +39,7 @@ from sklearn_fkd.recipes import make_recipe
 
 #: all shared 68-point faces (issue #19)
 TRAIN_68 = "youtube:train+youtube:test+helen+lfpw+afw"
-#: the benchmark split (bench_68.py --helen): AFW and the YouTube test frames held out
+#: bench_68.py's split: AFW and the YouTube test frames held out
 HELD_OUT_68 = "youtube:train+helen+lfpw"
 
 #: what each shipped model is trained on and with (the tests compare the files to this)
@@ -158,7 +158,8 @@ def main(argv=None) -> Path:
             "detector": shipped[0].detector_,
             "training_data": settings["data"],
             "training": settings,
-            "training_command": f"python benchmarks/train_pretrained.py {args.name}",
+            "training_command": f"python benchmarks/train_pretrained.py {args.name}"
+            + (" --held-out" if args.held_out else ""),
             "epochs": len(est.history),
             "train_seconds": round(fit_s),
             **measured_card(shipped, schema, settings["data"]),
