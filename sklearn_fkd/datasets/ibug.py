@@ -190,23 +190,23 @@ def load_ibug(
     pts_files = sorted(folder.glob("*.pts"))
     stems = {p.stem for p in pts_files}
     ljson_files = [p for p in sorted(folder.glob("*.ljson")) if p.stem not in stems]
-    pts_files = sorted(pts_files + ljson_files, key=lambda p: p.name)
-    if not pts_files:
+    annotations = sorted(pts_files + ljson_files, key=lambda p: p.name)
+    if not annotations:
         raise FileNotFoundError(f"no .pts or .ljson files in {folder}")
     shapes = [
         read_ljson(p) if p.suffix == ".ljson" else read_pts(p, one_based=one_based)
-        for p in pts_files
+        for p in annotations
     ]
     counts = {s.shape[0] for s in shapes}
     if len(counts) != 1:
         raise ValueError(f"{folder}: .pts files disagree on the point count: {sorted(counts)}")
-    image_paths = [find_image(p) for p in pts_files]
+    image_paths = [find_image(p) for p in annotations]
     return Bunch(
         images=stack_if_uniform(read_images(image_paths, as_gray=as_gray)),
         keypoints=np.stack(shapes).reshape(len(shapes), -1),
         schema=infer_schema(counts.pop()),
         filenames=np.array([str(p) for p in image_paths]),
-        groups=np.array([_group_of(p.stem) for p in pts_files]),
+        groups=np.array([_group_of(p.stem) for p in annotations]),
         DESCR=descr or f"iBUG .pts folder {folder}\n\nCite 300-W: {IBUG_CITATION}\n",
     )
 
