@@ -9,10 +9,11 @@ training shape's row and each model's ratio to it, and dlib's and MediaPipe's ro
 from ``bench_peers.py`` on the same images (dlib was trained on 300-W, AFW included).
 
     python benchmarks/bench_68.py --recipe               # make_recipe("ibug68"), 90 epochs
-    python benchmarks/bench_68.py --recipe --model sklearn_fkd/models/ibug68.fkd
-                               # the shipped model (the recipe, trained on the same split)
+    python benchmarks/bench_68.py --recipe --model benchmarks/output/ibug68_held_out.fkd
+                    # a fitted recipe on the same split (train_pretrained.py ibug68 --held-out)
     python benchmarks/bench_68.py --ablation --epochs 12  # each lever off, same seed/epochs
     python benchmarks/bench_68.py --ablation --epochs 12 --lever recipe --lever no-lfpw
+                    # some levers: the others' rows at the same epochs stay in the file
     python benchmarks/bench_68.py --only cnn --size 96 --epochs 15   # the course's models
 
 Results: ``68points_recipe.json``, ``68points_ablation.json``, ``68points_<size>.json``.
@@ -55,7 +56,8 @@ MODELS = {
     ),
     "cnn": lambda ep, seed: FaceKeypointRegressor(max_epochs=ep, batch_size=16, random_state=seed),
 }
-#: the ablation: each lever of the recipe switched off (or changed) alone, by short name
+#: the ablation: each lever of the recipe switched off (or changed) alone, by short name;
+#: a lever that only changes prediction ("predict") reuses the recipe's fitted pipeline
 ABLATION = {
     "recipe": ("recipe", {}),
     "no-lfpw": ("without LFPW in training", {"data": "youtube:train+helen"}),
@@ -69,11 +71,14 @@ ABLATION = {
     ),
     "occlusion": ("random occlusion of 30 % of the faces", {"augment": {"occlusion": 0.3}}),
     "mse": ("MSE instead of Wing loss", {"estimator": {"loss": "mse"}}),
-    "no-flip": ("no test-time flip", {"estimator": {"test_flip": False}}),
+    "no-flip": ("no test-time flip", {"predict": {"test_flip": False}}),
     "no-mean-start": ("no mean-shape start", {"estimator": {"mean_shape_start": False}}),
     "96px": ("96x96 input", {"size": 96}),
     "float32": ("float32 instead of bfloat16", {"estimator": {"precision": "float32"}}),
 }
+
+#: the estimator parameters that only change prediction (set after fit)
+PREDICT_ONLY = sorted({k for _, changes in ABLATION.values() for k in changes.get("predict", {})})
 
 
 def metrics(truth, pred, mean_shape_nme: float) -> dict:
@@ -143,6 +148,20 @@ def recipe_pipeline(changes: dict, epochs: int | None, seed: int):
     return pipe
 
 
+def kept_ablation_rows(labels: set[str], epochs: int) -> list[dict]:
+    """The ablation rows of levers not run now (``--lever``) at the same epochs, from the
+    results file."""
+    path = RESULTS / "68points_ablation.json"
+    if not path.is_file():
+        return []
+    return [
+        r
+        for r in json.loads(path.read_text())["rows"]
+        # model rows only (the baselines are redone)
+        if "boxes" in r and r["model"] not in labels and r["epochs"] == epochs
+    ]
+
+
 def evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector: bool) -> list[dict]:
     rows = []
     for test_name, test in tests.items():
@@ -206,16 +225,29 @@ def main(argv=None):
             variants = [("ibug68 recipe", {})]
         else:
             variants = [ABLATION[key] for key in (args.lever or ABLATION)]
+        name = "68points_recipe" if args.recipe else "68points_ablation"
+        epochs = args.epochs or RECIPES["ibug68"]["estimator"]["max_epochs"]
+        labels = {label for label, _ in variants}
+        kept = [] if args.recipe else kept_ablation_rows(labels, epochs)
+        fitted = {}  # the training changes (as text) -> (fitted pipeline, fit seconds)
         for label, changes in variants:
-            data = load_dataset(changes["data"]) if "data" in changes else train
-            pipe = recipe_pipeline(changes, args.epochs, args.seed)
-            t0 = time.perf_counter()
-            pipe.fit(list(data.images), data.keypoints)
-            fit_s = time.perf_counter() - t0
+            training = {k: v for k, v in changes.items() if k != "predict"}
+            key = json.dumps(training, sort_keys=True)
+            if key not in fitted:
+                data = load_dataset(training["data"]) if "data" in training else train
+                pipe = recipe_pipeline(training, args.epochs, args.seed)
+                t0 = time.perf_counter()
+                pipe.fit(list(data.images), data.keypoints)
+                fitted[key] = (pipe, time.perf_counter() - t0)
+            pipe, fit_s = fitted[key]
+            predict = {k: RECIPES["ibug68"]["estimator"][k] for k in PREDICT_ONLY}
+            pipe[-1].set_params(**predict | changes.get("predict", {}))
             rows += evaluate_pipeline(
                 label, pipe, tests, base, fit_s, through_detector=args.recipe
             )
-        name = "68points_recipe" if args.recipe else "68points_ablation"
+            save_results(name, rows + kept, {"peak_rss_mib": peak_rss_mib(), "train": TRAIN,
+                                             "tests": TESTS, "epochs": args.epochs})  # fmt: skip
+        rows += kept
     else:
         for model in args.only or list(MODELS):
             est = MODELS[model](args.epochs or 15, args.seed)
@@ -233,7 +265,8 @@ def main(argv=None):
     rows += peer_rows(base)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     print("\n" + format_table([{k: r.get(k, "") for k in columns} for r in rows]))
-    save_results(name, rows, {"peak_rss_mib": peak_rss_mib(), "train": TRAIN, "tests": TESTS})
+    save_results(name, rows, {"peak_rss_mib": peak_rss_mib(), "train": TRAIN, "tests": TESTS,
+                              "epochs": args.epochs})  # fmt: skip
 
 
 if __name__ == "__main__":
