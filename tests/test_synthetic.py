@@ -144,6 +144,27 @@ def test_an_untrained_regressor_predicts_the_training_mean_shape(faces):
     assert np.abs(off.predict(X[64:96]) - pred).max() > 0.1
 
 
+
+@pytest.mark.parametrize(
+    ("estimator", "width"),
+    [
+        (FaceKeypointRegressor(channels=(4, 8)), 3.0),
+        (HeatmapKeypointEstimator(depth=2, base_channels=4), 1.0),
+    ],
+)
+def test_the_mean_shape_prior_is_as_wide_as_documented(faces, estimator, width):
+    """The log-prior on the maps: a Gaussian with ``width`` standard deviations of the
+    training positions (three for the regressors' soft-argmax head, one for heatmaps)."""
+    from sklearn_fkd.nn.prior import ShapePrior
+
+    X, y = faces
+    est = clone(estimator).set_params(max_epochs=1, lr=1e-12, augment=None, random_state=0)
+    est.fit(X[:64], y[:64])
+    prior = next(m for m in est.module_.modules() if isinstance(m, ShapePrior))
+    h, w = est.image_size_
+    spread = width * y[:64].std(axis=0).reshape(-1, 2) * [2.0 / w, 2.0 / h]
+    np.testing.assert_allclose(prior.precision.numpy(), 1 / (2 * spread**2), rtol=1e-4)
+
 @pytest.mark.parametrize("backbone", ["unet", "fpn"])
 def test_test_time_flip_of_a_mirror_symmetric_image_is_mirror_symmetric(faces, backbone):
     """Averaging with the mirrored image's prediction (pairs swapped back): on an image

@@ -74,9 +74,6 @@ DATALOADER_ARGS = frozenset(
 )
 #: share of the training keypoints outside their images above which fit warns
 OUTSIDE_WARNING_SHARE = 0.1
-#: width of the mean-shape prior, in standard deviations of the training positions
-MEAN_SHAPE_PRIOR_WIDTH = 1.0
-
 
 @functools.lru_cache(maxsize=1)
 def cpu_has_native_bfloat16() -> bool:
@@ -257,6 +254,10 @@ class KeypointNet(NeuralNet):
     :meth:`decode_outputs`, ``initialize_criterion`` and ``_check_params`` (calling
     ``super()``). Parameters shared by all estimators are documented on the subclasses.
     """
+
+    #: width of the mean-shape prior (``mean_shape_start``) of networks that output
+    #: logit maps, in standard deviations of the training positions
+    mean_shape_prior_width: float = 1.0
 
     def __init__(
         self,
@@ -696,14 +697,14 @@ class KeypointNet(NeuralNet):
         )
 
     def _normalized_mean_shape(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``mean_shape_`` and its spread (``MEAN_SHAPE_PRIOR_WIDTH`` standard
+        """``mean_shape_`` and its spread (``mean_shape_prior_width`` standard
         deviations) in ``[-1, 1]`` units, ``(K, 2)`` each; never-annotated points get the
         centre and a flat prior."""
         h, w = self.image_size_
         mean = torch.from_numpy(self._normalize(self.mean_shape_[None])[0]).view(-1, 2)
         scale = torch.tensor([2.0 / w, 2.0 / h], dtype=torch.float64)
         spread = torch.from_numpy(self.mean_shape_std_).view(-1, 2) * scale
-        spread = spread * MEAN_SHAPE_PRIOR_WIDTH
+        spread = spread * self.mean_shape_prior_width
         unknown = torch.isnan(mean).any(dim=1) | torch.isnan(spread).any(dim=1)
         mean[unknown], spread[unknown] = 0.0, 1e3
         return mean.float(), spread.clamp_min(1e-3).float()

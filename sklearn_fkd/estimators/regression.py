@@ -16,6 +16,11 @@ class _CNNParams:
     """The small-CNN hyperparameters, shared by the two regressors (a mixin before
     :class:`KeypointNet`; the other parameters go to it through ``**kwargs``)."""
 
+    #: the soft-argmax head's mean-shape prior is three standard deviations of the
+    #: training positions wide, not one: one held predictions near the mean (IMM from
+    #: scratch, nose 5.05 -> 3.54 px, 58 points 8.08 -> 6.92 px; docs/design_notes.rst)
+    mean_shape_prior_width = 3.0
+
     def __init__(
         self,
         *,

@@ -68,15 +68,19 @@ class ShapePrior(nn.Module):
 
 
 @torch.no_grad()
-def _centred_log_gaussian(grid, mean, precision, steps: int = 6):
+def _centred_log_gaussian(grid, mean, precision, steps: int = 8):
     """``-precision * (grid - c)^2`` per point, ``(K, n)``, with the centre ``c`` moved so
     that the expectation of its softmax over the (finite) grid is ``mean``: near the
-    border the grid cuts a Gaussian off and its expectation drifts inwards."""
+    border the grid cuts a Gaussian off and its expectation drifts inwards. Newton's
+    method: the expectation's derivative in ``c`` is ``2 precision Var(grid)``, which a
+    wide prior makes small (the plain fixed-point step then crawls)."""
     centre = mean.clone()
     for _ in range(steps):
-        log_p = -precision[:, None] * (grid - centre[:, None]) ** 2
-        expected = (torch.softmax(log_p, dim=1) * grid).sum(dim=1)
-        centre = centre + (mean - expected)
+        prob = torch.softmax(-precision[:, None] * (grid - centre[:, None]) ** 2, dim=1)
+        expected = (prob * grid).sum(dim=1)
+        variance = (prob * (grid - expected[:, None]) ** 2).sum(dim=1)
+        slope = (2 * precision * variance).clamp_min(1e-3)
+        centre = centre + (mean - expected) / slope
     return -precision[:, None] * (grid - centre[:, None]) ** 2
 
 
