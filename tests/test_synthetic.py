@@ -144,7 +144,6 @@ def test_an_untrained_regressor_predicts_the_training_mean_shape(faces):
     assert np.abs(off.predict(X[64:96]) - pred).max() > 0.1
 
 
-
 @pytest.mark.parametrize(
     ("estimator", "width"),
     [
@@ -164,6 +163,7 @@ def test_the_mean_shape_prior_is_as_wide_as_documented(faces, estimator, width):
     h, w = est.image_size_
     spread = width * y[:64].std(axis=0).reshape(-1, 2) * [2.0 / w, 2.0 / h]
     np.testing.assert_allclose(prior.precision.numpy(), 1 / (2 * spread**2), rtol=1e-4)
+
 
 @pytest.mark.parametrize("backbone", ["unet", "fpn"])
 def test_test_time_flip_of_a_mirror_symmetric_image_is_mirror_symmetric(faces, backbone):

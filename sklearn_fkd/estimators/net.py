@@ -75,6 +75,7 @@ DATALOADER_ARGS = frozenset(
 #: share of the training keypoints outside their images above which fit warns
 OUTSIDE_WARNING_SHARE = 0.1
 
+
 @functools.lru_cache(maxsize=1)
 def cpu_has_native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively (Intel AMX or AVX512-BF16; Linux)."""
