@@ -162,6 +162,12 @@ def kept_ablation_rows(labels: set[str], epochs: int) -> list[dict]:
     ]
 
 
+def in_lever_order(rows: list[dict]) -> list[dict]:
+    """The baselines first, then the levers' rows in the order of :data:`ABLATION`."""
+    order = {label: i for i, (label, _) in enumerate(ABLATION.values())}
+    return sorted(rows, key=lambda r: order.get(r["model"], -1))
+
+
 def evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector: bool) -> list[dict]:
     rows = []
     for test_name, test in tests.items():
@@ -245,9 +251,9 @@ def main(argv=None):
             rows += evaluate_pipeline(
                 label, pipe, tests, base, fit_s, through_detector=args.recipe
             )
-            save_results(name, rows + kept, {"peak_rss_mib": peak_rss_mib(), "train": TRAIN,
-                                             "tests": TESTS, "epochs": args.epochs})  # fmt: skip
-        rows += kept
+            save_results(name, in_lever_order(rows + kept), {"peak_rss_mib": peak_rss_mib(),
+                         "train": TRAIN, "tests": TESTS, "epochs": args.epochs})  # fmt: skip
+        rows = in_lever_order(rows + kept)
     else:
         for model in args.only or list(MODELS):
             est = MODELS[model](args.epochs or 15, args.seed)
