@@ -54,6 +54,12 @@ def save_results(name: str, rows: list[dict], extra: dict | None = None) -> Path
     return path
 
 
+def saved_rows(name: str) -> list[dict]:
+    """The rows of ``benchmarks/results/<name>.json``, or none if it is not there."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text())["rows"] if path.is_file() else []
+
+
 def _jsonable(value):
     if isinstance(value, (np.floating, np.integer)):
         return value.item()

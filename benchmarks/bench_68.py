@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
+from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results, saved_rows
 from sklearn_fkd import (
     IBUG68,
     Augment,
@@ -114,9 +114,6 @@ def mean_shape_rows(train, tests) -> tuple[list[dict], dict]:
 
 def peer_rows(base: dict) -> list[dict]:
     """dlib's and MediaPipe's figures on the same images, from bench_peers.py."""
-    path = RESULTS / "peers.json"
-    if not path.is_file():
-        return []
     return [
         {
             "test_set": r["test_set"],
@@ -129,7 +126,7 @@ def peer_rows(base: dict) -> list[dict]:
             "fr@0.10": r.get("fr@0.10"),
             "mean_px": r.get("mean_px"),
         }
-        for r in json.loads(path.read_text())["rows"]
+        for r in saved_rows("peers")
         if r["test_set"] in base
     ]
 
@@ -151,12 +148,9 @@ def recipe_pipeline(changes: dict, epochs: int | None, seed: int):
 def kept_ablation_rows(labels: set[str], epochs: int) -> list[dict]:
     """The ablation rows of levers not run now (``--lever``) at the same epochs, from the
     results file."""
-    path = RESULTS / "68points_ablation.json"
-    if not path.is_file():
-        return []
     return [
         r
-        for r in json.loads(path.read_text())["rows"]
+        for r in saved_rows("68points_ablation")
         # model rows only (the baselines are redone)
         if "boxes" in r and r["model"] not in labels and r["epochs"] == epochs
     ]
@@ -199,6 +193,11 @@ def evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector: bool) -
     return rows
 
 
+def run_info(args) -> dict:
+    """The metadata saved beside the rows."""
+    return {"peak_rss_mib": peak_rss_mib(), "train": TRAIN, "tests": TESTS, "epochs": args.epochs}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", action="store_true", help="the ibug68 recipe")
@@ -236,6 +235,8 @@ def main(argv=None):
         labels = {label for label, _ in variants}
         kept = [] if args.recipe else kept_ablation_rows(labels, epochs)
         fitted = {}  # the training changes (as text) -> (fitted pipeline, fit seconds)
+        predict_defaults = {k: RECIPES["ibug68"]["estimator"][k] for k in PREDICT_ONLY}
+        measured = []
         for label, changes in variants:
             training = {k: v for k, v in changes.items() if k != "predict"}
             key = json.dumps(training, sort_keys=True)
@@ -246,14 +247,12 @@ def main(argv=None):
                 pipe.fit(list(data.images), data.keypoints)
                 fitted[key] = (pipe, time.perf_counter() - t0)
             pipe, fit_s = fitted[key]
-            predict = {k: RECIPES["ibug68"]["estimator"][k] for k in PREDICT_ONLY}
-            pipe[-1].set_params(**predict | changes.get("predict", {}))
-            rows += evaluate_pipeline(
+            pipe[-1].set_params(**predict_defaults | changes.get("predict", {}))
+            measured += evaluate_pipeline(
                 label, pipe, tests, base, fit_s, through_detector=args.recipe
             )
-            save_results(name, in_lever_order(rows + kept), {"peak_rss_mib": peak_rss_mib(),
-                         "train": TRAIN, "tests": TESTS, "epochs": args.epochs})  # fmt: skip
-        rows = in_lever_order(rows + kept)
+            save_results(name, in_lever_order(rows + measured + kept), run_info(args))
+        rows = in_lever_order(rows + measured + kept)
     else:
         for model in args.only or list(MODELS):
             est = MODELS[model](args.epochs or 15, args.seed)
@@ -271,8 +270,7 @@ def main(argv=None):
     rows += peer_rows(base)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     print("\n" + format_table([{k: r.get(k, "") for k in columns} for r in rows]))
-    save_results(name, rows, {"peak_rss_mib": peak_rss_mib(), "train": TRAIN, "tests": TESTS,
-                              "epochs": args.epochs})  # fmt: skip
+    save_results(name, rows, run_info(args))
 
 
 if __name__ == "__main__":

@@ -21,13 +21,12 @@ The results file is written after every row (a stopped run keeps what it measure
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from _common import RESULTS, peak_rss_mib, save_results
+from _common import peak_rss_mib, save_results, saved_rows
 from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator
 from sklearn_fkd.datasets import load_imm_faces, load_london_faces
 from sklearn_fkd.metrics import mean_keypoint_error
@@ -60,12 +59,9 @@ def data_sets(which=("imm", "london")):
 
 def kept_rows(which) -> list[dict]:
     """The rows of the cases not run now, from the results file (for ``--data``)."""
-    path = RESULTS / "small_data.json"
-    if not path.is_file():
-        return []
     prefixes = {"imm": "IMM", "london": "London"}
     skip = tuple(prefixes[name] for name in which)
-    return [r for r in json.loads(path.read_text())["rows"] if not r["data"].startswith(skip)]
+    return [r for r in saved_rows("small_data") if not r["data"].startswith(skip)]
 
 
 def main(argv=None):
