@@ -15,6 +15,21 @@ def test_imm_person_range_and_concatenation():
     assert len(both.keypoints) == 24 and both.groups[0] == "imm:1-2:1"
 
 
+def test_a_repeated_set_lists_each_face_again_in_the_same_group():
+    data_folder("imm_face_db")
+    once = load_dataset("imm:1-2")
+    mix = load_dataset("imm:39-40+3*imm:1-2")
+    assert len(mix.images) == 12 + 3 * 12
+    np.testing.assert_array_equal(mix.keypoints[12:24], once.keypoints)
+    np.testing.assert_array_equal(mix.keypoints[36:], once.keypoints)
+    assert mix.images[12] is mix.images[24]  # listed again, not copied
+    # the copies of a person share the group a plain "imm:1-2" part would give
+    assert set(mix.groups[12:]) == {"imm:1-2:1", "imm:1-2:2"}
+    assert list(load_dataset("2*imm:1-2").names) == list(once.names) * 2
+    with pytest.raises(ValueError, match="repeated at least once"):
+        load_dataset("0*imm:1-2")
+
+
 def test_concatenating_different_schemas_is_refused():
     data_folder("imm_face_db")
     data_folder("helen_afw_68pt")

