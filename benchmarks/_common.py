@@ -54,10 +54,15 @@ def save_results(name: str, rows: list[dict], extra: dict | None = None) -> Path
     return path
 
 
+def saved_results(name: str) -> dict:
+    """``benchmarks/results/<name>.json`` (rows and run metadata), or ``{}``."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def saved_rows(name: str) -> list[dict]:
     """The rows of ``benchmarks/results/<name>.json``, or none if it is not there."""
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text())["rows"] if path.is_file() else []
+    return saved_results(name).get("rows", [])
 
 
 def _jsonable(value):

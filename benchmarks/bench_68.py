@@ -2,19 +2,26 @@
 ablation of its levers, and the course's models.
 
 Training set: the YouTube Faces training frames (Wolf et al. 2011), 300-W HELEN and
-LFPW (Sagonas et al.; Le et al. 2012; Belhumeur et al. 2011): 5,137 faces. Held out:
-the 770 YouTube test frames (the splits share people) and the 337 AFW faces (Zhu &
-Ramanan 2012). NME is normalised by the outer eye corners; every table has the mean
-training shape's row and each model's ratio to it, and dlib's and MediaPipe's rows
+LFPW (Sagonas et al.; Le et al. 2012; Belhumeur et al. 2011): 5,137 faces, the 1,675
+in-the-wild ones (HELEN, LFPW) listed three times per epoch (``3*helen``: 8,487 per
+epoch), as the AFW faces users bring are in the wild and the YouTube frames are not.
+Held out: the 770 YouTube test frames (the splits share people) and the 337 AFW faces
+(Zhu & Ramanan 2012). NME is normalised by the outer eye corners; every table has the
+mean training shape's row and each model's ratio to it, and dlib's and MediaPipe's rows
 from ``bench_peers.py`` on the same images (dlib was trained on 300-W, AFW included).
 
-    python benchmarks/bench_68.py --recipe               # make_recipe("ibug68"), 90 epochs
+    python benchmarks/bench_68.py --recipe               # make_recipe("ibug68")
     python benchmarks/bench_68.py --recipe --model benchmarks/output/ibug68_held_out.fkd
                     # a fitted recipe on the same split (train_pretrained.py ibug68 --held-out)
     python benchmarks/bench_68.py --ablation --epochs 12  # each lever off, same seed/epochs
     python benchmarks/bench_68.py --ablation --epochs 12 --lever recipe --lever no-lfpw
-                    # some levers: the others' rows at the same epochs stay in the file
+                    # some levers: the others' rows (same epochs and --train) stay in the file
+    python benchmarks/bench_68.py --ablation --epochs 12 --train youtube:train+helen+lfpw
+                    # the ablation on another training mix (each face once)
     python benchmarks/bench_68.py --only cnn --size 96 --epochs 15   # the course's models
+
+A data lever marked "same images seen" trains for ``epochs * len(train) / len(its data)``
+epochs (rounded), so it costs what the recipe costs.
 
 Results: ``68points_recipe.json``, ``68points_ablation.json``, ``68points_<size>.json``.
 """
@@ -23,13 +30,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results, saved_rows
+from _common import (
+    RESULTS,
+    peak_rss_mib,
+    plot_best_worst,
+    save_results,
+    saved_results,
+    saved_rows,
+)
 from sklearn_fkd import (
     IBUG68,
     Augment,
@@ -45,7 +60,7 @@ from sklearn_fkd.preprocessing import Grayscale, Resize
 from sklearn_fkd.recipes import RECIPES, make_recipe
 from sklearn_fkd.utils import format_table
 
-TRAIN = "youtube:train+helen+lfpw"
+TRAIN = "youtube:train+3*helen+3*lfpw"
 TESTS = {"YouTube test": "youtube:test", "AFW": "afw"}
 MODELS = {
     "resnet18": lambda ep, seed: FaceKeypointRegressor(
@@ -57,10 +72,20 @@ MODELS = {
     "cnn": lambda ep, seed: FaceKeypointRegressor(max_epochs=ep, batch_size=16, random_state=seed),
 }
 #: the ablation: each lever of the recipe switched off (or changed) alone, by short name;
-#: a lever that only changes prediction ("predict") reuses the recipe's fitted pipeline
+#: a lever that only changes prediction ("predict") reuses the recipe's fitted pipeline;
+#: data levers drop sets from the training mix ("without") or set how often an epoch
+#: lists a set ("repeats"), at the same number of images seen when "same_compute"
 ABLATION = {
     "recipe": ("recipe", {}),
-    "no-lfpw": ("without LFPW in training", {"data": "youtube:train+helen"}),
+    "no-lfpw": ("without LFPW in training", {"without": ["lfpw"]}),
+    **{
+        f"wild-x{n}": (
+            f"HELEN and LFPW {('once', 'twice', 'three times')[n - 1]} per epoch "
+            "(same images seen)",
+            {"repeats": {"helen": n, "lfpw": n}, "same_compute": True},
+        )
+        for n in (1, 2, 3)
+    },
     "stronger-aug": (
         "stronger augmentation (rotation 20, shift 8 %, zoom 15 %)",
         {"augment": {"rotation": 20.0, "shift": 0.08, "scale": 0.15}},
@@ -145,15 +170,14 @@ def recipe_pipeline(changes: dict, epochs: int | None, seed: int):
     return pipe
 
 
-def kept_ablation_rows(labels: set[str], epochs: int) -> list[dict]:
-    """The ablation rows of levers not run now (``--lever``) at the same epochs, from the
-    results file."""
-    return [
-        r
-        for r in saved_rows("68points_ablation")
-        # model rows only (the baselines are redone)
-        if "boxes" in r and r["model"] not in labels and r["epochs"] == epochs
-    ]
+def kept_ablation_rows(labels: set[str], epochs: int, train: str) -> list[dict]:
+    """The ablation rows of levers not run now (``--lever``), from the results file when
+    it was run at the same epochs on the same training mix."""
+    saved = saved_results("68points_ablation")
+    if saved.get("epochs") != epochs or saved.get("train") != train:
+        return []
+    # model rows only (the baselines are redone)
+    return [r for r in saved["rows"] if "boxes" in r and r["model"] not in labels]
 
 
 def in_lever_order(rows: list[dict]) -> list[dict]:
@@ -193,9 +217,28 @@ def evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector: bool) -
     return rows
 
 
+def lever_data(train: str, changes: dict) -> str:
+    """The training spec of a data lever: ``train`` without the sets it drops and with
+    the repeats it sets (``"youtube:train+helen"``, ``{"repeats": {"helen": 2}}`` ->
+    ``"youtube:train+2*helen"``)."""
+    parts = []
+    for part in train.split("+"):
+        times, name = re.fullmatch(r"(?:(\d+)\*)?(.+)", part.strip()).groups()
+        if name in changes.get("without", ()):
+            continue
+        times = changes.get("repeats", {}).get(name, int(times or 1))
+        parts.append(name if times == 1 else f"{times}*{name}")
+    return "+".join(parts)
+
+
 def run_info(args) -> dict:
     """The metadata saved beside the rows."""
-    return {"peak_rss_mib": peak_rss_mib(), "train": TRAIN, "tests": TESTS, "epochs": args.epochs}
+    return {
+        "peak_rss_mib": peak_rss_mib(),
+        "train": args.train,
+        "tests": TESTS,
+        "epochs": args.epochs,
+    }
 
 
 def main(argv=None):
@@ -209,18 +252,21 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=96, help="course models' input size")
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train", default=TRAIN, help=f"the training mix (default {TRAIN})")
     parser.add_argument(
         "--model", default=None, help="with --recipe: evaluate this fitted recipe, no training"
     )
     args = parser.parse_args(argv)
     tests = {name: load_dataset(spec) for name, spec in TESTS.items()}
-    train = load_dataset(TRAIN)
+    train = load_dataset(args.train)
     rows, base = mean_shape_rows(train, tests)
     if args.recipe and args.model:
         pipe = load_model(args.model)
         card = model_info(args.model)["metadata"].get("card", {})
-        if card.get("training_data", TRAIN) != TRAIN:
-            raise SystemExit(f"{args.model} was trained on {card['training_data']}, not {TRAIN}")
+        if card.get("training_data", args.train) != args.train:
+            raise SystemExit(
+                f"{args.model} was trained on {card['training_data']}, not {args.train}"
+            )
         label = f"ibug68 recipe ({Path(args.model).name}, float16)"
         fit_s = card["train_seconds"]  # written by train_pretrained.py
         rows += evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector=True)
@@ -231,18 +277,27 @@ def main(argv=None):
         else:
             variants = [ABLATION[key] for key in (args.lever or ABLATION)]
         name = "68points_recipe" if args.recipe else "68points_ablation"
-        epochs = args.epochs or RECIPES["ibug68"]["estimator"]["max_epochs"]
+        args.epochs = epochs = args.epochs or RECIPES["ibug68"]["estimator"]["max_epochs"]
         labels = {label for label, _ in variants}
-        kept = [] if args.recipe else kept_ablation_rows(labels, epochs)
-        fitted = {}  # the training changes (as text) -> (fitted pipeline, fit seconds)
+        kept = [] if args.recipe else kept_ablation_rows(labels, epochs, args.train)
+        datasets = {args.train: train}  # training spec -> data
+        fitted = {}  # what a fit depends on (as text) -> (fitted pipeline, fit seconds)
         predict_defaults = {k: RECIPES["ibug68"]["estimator"][k] for k in PREDICT_ONLY}
         measured = []
         for label, changes in variants:
-            training = {k: v for k, v in changes.items() if k != "predict"}
-            key = json.dumps(training, sort_keys=True)
+            spec = lever_data(args.train, changes)
+            if spec not in datasets:
+                datasets[spec] = load_dataset(spec)
+            data = datasets[spec]
+            lever_epochs = epochs
+            if changes.get("same_compute"):
+                lever_epochs = round(epochs * len(train.images) / len(data.images))
+            fit_changes = {
+                k: v for k, v in changes.items() if k in ("estimator", "augment", "size")
+            }
+            key = json.dumps({"data": spec, "epochs": lever_epochs, **fit_changes}, sort_keys=True)
             if key not in fitted:
-                data = load_dataset(training["data"]) if "data" in training else train
-                pipe = recipe_pipeline(training, args.epochs, args.seed)
+                pipe = recipe_pipeline(fit_changes, lever_epochs, args.seed)
                 t0 = time.perf_counter()
                 pipe.fit(list(data.images), data.keypoints)
                 fitted[key] = (pipe, time.perf_counter() - t0)
