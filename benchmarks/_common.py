@@ -24,6 +24,17 @@ if "SKLEARN_FKD_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["SKLEARN_FKD_DATA"] = str(_SHARED)
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its native bfloat16 units (timings depend on both)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line]
+    units = [unit for unit in ("amx_bf16", "avx512_bf16") if f" {unit}" in info]
+    return f"{names[0] if names else 'unknown'} ({', '.join(units) or 'no bfloat16 units'})"
+
+
 def machine() -> dict:
     """Where and with what a benchmark ran."""
     return {
@@ -31,6 +42,7 @@ def machine() -> dict:
         "sklearn_fkd": sklearn_fkd.__version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",

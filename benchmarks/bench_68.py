@@ -21,7 +21,8 @@ from ``bench_peers.py`` on the same images (dlib was trained on 300-W, AFW inclu
     python benchmarks/bench_68.py --only cnn --size 96 --epochs 15   # the course's models
 
 A data lever marked "same images seen" trains for ``epochs * len(train) / len(its data)``
-epochs (rounded), so it costs what the recipe costs.
+epochs (rounded), so it costs what the recipe costs; an input size marked "same pixels
+seen" trains for ``epochs * (128 / size) ** 2`` epochs.
 
 Results: ``68points_recipe.json``, ``68points_ablation.json``, ``68points_<size>.json``.
 """
@@ -52,6 +53,7 @@ from sklearn_fkd import (
     HeatmapKeypointEstimator,
     make_keypoint_pipeline,
 )
+from sklearn_fkd.callbacks import WeightAveraging
 from sklearn_fkd.datasets import load_dataset
 from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import ced_auc, failure_rate, mean_keypoint_error, nme, pck
@@ -80,11 +82,11 @@ ABLATION = {
     "no-lfpw": ("without LFPW in training", {"without": ["lfpw"]}),
     **{
         f"wild-x{n}": (
-            f"HELEN and LFPW {('once', 'twice', 'three times')[n - 1]} per epoch "
-            "(same images seen)",
+            f"HELEN and LFPW {('once', 'twice', 'three times', 'four times', 'five times')[n - 1]}"
+            " per epoch (same images seen)",
             {"repeats": {"helen": n, "lfpw": n}, "same_compute": True},
         )
-        for n in (1, 2, 3)
+        for n in (1, 2, 3, 4, 5)
     },
     "stronger-aug": (
         "stronger augmentation (rotation 20, shift 8 %, zoom 15 %)",
@@ -99,7 +101,9 @@ ABLATION = {
     "no-flip": ("no test-time flip", {"predict": {"test_flip": False}}),
     "no-mean-start": ("no mean-shape start", {"estimator": {"mean_shape_start": False}}),
     "96px": ("96x96 input", {"size": 96}),
+    "160px": ("160x160 input (same pixels seen)", {"size": 160, "same_compute": True}),
     "float32": ("float32 instead of bfloat16", {"estimator": {"precision": "float32"}}),
+    "ema": ("moving average of the weights (EMA, decay 0.998)", {"ema": 0.998}),
 }
 
 #: the estimator parameters that only change prediction (set after fit)
@@ -164,6 +168,8 @@ def recipe_pipeline(changes: dict, epochs: int | None, seed: int):
         params["max_epochs"] = epochs
     if "augment" in changes:
         params["augment"] = Augment(**{**recipe["augment"], **changes["augment"]})
+    if "ema" in changes:
+        params["callbacks"] = [("ema", WeightAveraging(changes["ema"]))]
     pipe = make_recipe("ibug68", random_state=seed, **params)
     if "size" in changes:
         pipe.set_params(resize__size=changes["size"])
@@ -231,6 +237,17 @@ def lever_data(train: str, changes: dict) -> str:
     return "+".join(parts)
 
 
+def epochs_of_lever(epochs: int, n_train: int, n_data: int, changes: dict) -> int:
+    """The epochs a lever trains for: ``epochs``, or, for a lever marked
+    ``same_compute``, as many as see the same images (``n_train`` per epoch in the
+    recipe, ``n_data`` in the lever's mix) and pixels (its input size) as the recipe."""
+    if not changes.get("same_compute"):
+        return epochs
+    recipe_size = RECIPES["ibug68"]["size"]
+    pixels = (changes.get("size", recipe_size) / recipe_size) ** 2
+    return max(1, round(epochs * n_train / n_data / pixels))
+
+
 def run_info(args) -> dict:
     """The metadata saved beside the rows."""
     return {
@@ -289,11 +306,9 @@ def main(argv=None):
             if spec not in datasets:
                 datasets[spec] = load_dataset(spec)
             data = datasets[spec]
-            lever_epochs = epochs
-            if changes.get("same_compute"):
-                lever_epochs = round(epochs * len(train.images) / len(data.images))
+            lever_epochs = epochs_of_lever(epochs, len(train.images), len(data.images), changes)
             fit_changes = {
-                k: v for k, v in changes.items() if k in ("estimator", "augment", "size")
+                k: v for k, v in changes.items() if k in ("estimator", "augment", "size", "ema")
             }
             key = json.dumps({"data": spec, "epochs": lever_epochs, **fit_changes}, sort_keys=True)
             if key not in fitted:

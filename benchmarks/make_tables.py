@@ -36,6 +36,7 @@ def render() -> str:
         parts.append(
             f"### {data['benchmark']}\n\n`{m['command']}` on {m['date']}: sklearn-fkd "
             f"{m['sklearn_fkd']}, torch {m['torch']}, {m['device']}, {m['cpu_count']} cores"
+            + (f" ({m['cpu']})" if "cpu" in m else "")
             + (f"; peak RSS {data['peak_rss_mib']:.0f} MiB" if "peak_rss_mib" in data else "")
             + "\n\n"
             + table(data["rows"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import torch
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar", "FreezeEncoder", "HeldOutScore"]
+__all__ = ["EpochProgressBar", "FreezeEncoder", "HeldOutScore", "WeightAveraging"]
 
 
 class EpochProgressBar(Callback):
@@ -99,3 +100,53 @@ class FreezeEncoder(Callback):
     def on_train_end(self, net, **kwargs):
         for p in self._encoder(net):
             p.requires_grad_(True)
+
+
+class WeightAveraging(Callback):
+    """Train with an exponential moving average (EMA) of the weights and end with it.
+
+    After every training batch the average moves towards the network's weights (and
+    floating-point buffers such as batch-norm statistics) by ``1 - decay``; at the end
+    of ``fit`` the averaged weights replace the network's. Early on the decay is
+    ``min(decay, (1 + t) / (10 + t))`` after ``t`` batches, so the average does not
+    remember the random start. Scores recorded during training (``HeldOutScore``) see
+    the raw weights, not the average.
+
+    Parameters
+    ----------
+    decay : float, default=0.999
+        In (0, 1): the average spans about ``1 / (1 - decay)`` batches.
+
+    Examples
+    --------
+    >>> from sklearn_fkd import HeatmapKeypointEstimator
+    >>> from sklearn_fkd.callbacks import WeightAveraging
+    >>> est = HeatmapKeypointEstimator(callbacks=[("ema", WeightAveraging(0.998))])
+    """
+
+    def __init__(self, decay: float = 0.999):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        if not 0 < self.decay < 1:
+            raise ValueError(f"WeightAveraging decay must be in (0, 1), got {self.decay!r}")
+        state = net.module_.state_dict()
+        self.average_ = {name: value.detach().clone() for name, value in state.items()}
+        self.steps_ = 0
+
+    @torch.no_grad()
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        self.steps_ += 1
+        decay = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
+        for name, value in net.module_.state_dict().items():
+            average = self.average_[name]
+            if average.is_floating_point():
+                average.lerp_(value.detach(), 1.0 - decay)
+            else:
+                average.copy_(value)
+
+    def on_train_end(self, net, **kwargs):
+        net.module_.load_state_dict(self.average_)
+        del self.average_
