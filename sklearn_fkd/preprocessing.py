@@ -174,6 +174,10 @@ class FaceCrop(_GeometricStep):
     lie inside the image and, where it is still larger than the image, clipped to it.
     The keypoint map of a crop is an exact translation.
 
+    The crops are views of the input images, not copies (as ``skimage.util.crop`` by
+    default): cropping thousands of photos costs no memory, and the next step (grey,
+    resize) makes the new arrays. Copy a crop before writing into it.
+
     Parameters
     ----------
     margin : float, default=0.25
@@ -393,13 +397,14 @@ class FaceCrop(_GeometricStep):
         return PointMap(np.ones_like(offset), offset, out_shapes)
 
     def warp(self, X, point_map: PointMap):
-        """The crops: an array when they share a size, else a list."""
+        """The crops, views of the images (no copy): an array when they share a size,
+        else a list."""
         crops = []
         for im, offset, (h, w) in zip(
             check_images(X), point_map.offset, point_map.out_shapes, strict=True
         ):
             x0, y0 = (-offset).astype(np.int64)
-            crops.append(im[y0 : y0 + h, x0 : x0 + w].copy())
+            crops.append(im[y0 : y0 + h, x0 : x0 + w])
         return stack_if_uniform(crops)
 
     # transform/fit_transform name ``boxes`` explicitly (the base takes **params) because

@@ -175,6 +175,30 @@ def test_face_crop_warns_and_takes_the_whole_image_when_no_face():
     assert not np.shares_memory(crops, X)
 
 
+def test_face_crops_of_photos_are_views_not_copies():
+    """Cropping a list of photos of different sizes costs no memory: each crop is a
+    window of its photo, with the pixels of that window."""
+    rng = np.random.default_rng(0)
+    X = [
+        rng.integers(0, 255, (120, 100, 3), dtype=np.uint8),
+        rng.integers(0, 255, (90, 140, 3), dtype=np.uint8),
+    ]
+    before = [im.copy() for im in X]
+    y = np.array([[30.0, 40.0, 60.0, 70.0], [50.0, 20.0, 90.0, 50.0]])
+    step = FaceCrop(detector=None, jitter=0, margin=0.1)
+    crops = step.fit_transform(X, y)
+    assert isinstance(crops, list) and len(crops) == 2
+    pm = step.point_map(X, y)
+    for crop, image, offset in zip(crops, X, pm.offset, strict=True):
+        assert np.shares_memory(crop, image)
+        x0, y0 = (-offset).astype(int)
+        np.testing.assert_array_equal(
+            crop, image[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]]
+        )
+    for image, original in zip(X, before, strict=True):
+        np.testing.assert_array_equal(image, original)
+
+
 def test_face_crop_calibrates_a_detector_against_the_points():
     """A detector whose boxes are half the face and shifted up is corrected at fit."""
     rng = np.random.default_rng(0)
