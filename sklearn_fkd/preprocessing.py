@@ -174,9 +174,10 @@ class FaceCrop(_GeometricStep):
     lie inside the image and, where it is still larger than the image, clipped to it.
     The keypoint map of a crop is an exact translation.
 
-    The crops are views of the input images, not copies (as ``skimage.util.crop`` by
-    default): cropping thousands of photos costs no memory, and the next step (grey,
-    resize) makes the new arrays. Copy a crop before writing into it.
+    Crops of different sizes come back as a list of views of the input images, not
+    copies (as ``skimage.util.crop`` by default): cropping thousands of photos costs no
+    memory, and the next step (grey, resize) makes the new arrays. Copy such a crop
+    before writing into it. Crops that share a size are stacked into one new array.
 
     Parameters
     ----------
@@ -397,8 +398,8 @@ class FaceCrop(_GeometricStep):
         return PointMap(np.ones_like(offset), offset, out_shapes)
 
     def warp(self, X, point_map: PointMap):
-        """The crops, views of the images (no copy): an array when they share a size,
-        else a list."""
+        """The crops: one new array when they share a size, else a list of views of
+        the images (no copy)."""
         crops = []
         for im, offset, (h, w) in zip(
             check_images(X), point_map.offset, point_map.out_shapes, strict=True
