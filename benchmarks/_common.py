@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 import sklearn_fkd
+from sklearn_fkd.estimators.net import BFLOAT16_CPU_FLAGS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -31,7 +32,7 @@ def cpu_model() -> str:
     except OSError:
         return platform.processor() or "unknown"
     names = [line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line]
-    units = [unit for unit in ("amx_bf16", "avx512_bf16") if f" {unit}" in info]
+    units = [flag for flag in BFLOAT16_CPU_FLAGS if f" {flag}" in info]
     return f"{names[0] if names else 'unknown'} ({', '.join(units) or 'no bfloat16 units'})"
 
 

@@ -76,6 +76,10 @@ DATALOADER_ARGS = frozenset(
 OUTSIDE_WARNING_SHARE = 0.1
 
 
+#: the /proc/cpuinfo flags of CPUs that compute bfloat16 natively (Intel AMX, AVX512-BF16)
+BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_has_native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively (Intel AMX or AVX512-BF16; Linux)."""
@@ -83,7 +87,7 @@ def cpu_has_native_bfloat16() -> bool:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
-    return " amx_bf16" in flags or " avx512_bf16" in flags
+    return any(f" {flag}" in flags for flag in BFLOAT16_CPU_FLAGS)
 
 
 class FitState(torch.nn.Module):
