@@ -39,3 +39,54 @@ def test_same_compute_levers_see_the_recipes_images_and_pixels(bench_68):
     assert epochs_of(12, 5137, 8487, bench_68.ABLATION["wild-x3"][1]) == 7
     assert epochs_of(12, 5137, 5137, bench_68.ABLATION["160px"][1]) == 8  # 12 * (128/160)^2
     assert epochs_of(1, 100, 10_000, {"same_compute": True}) == 1  # never zero
+
+
+@pytest.fixture
+def bench_68_gpu(bench_68):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_68_gpu
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return bench_68_gpu
+
+
+def test_gpu_levers_change_only_what_they_name(bench_68_gpu):
+    from sklearn.base import clone
+
+    from sklearn_fkd.recipes import RECIPES
+
+    scatter = [0.1, 0.05, 0.08]
+    recipe = RECIPES["ibug68"]
+    for name, (_, changes, _) in bench_68_gpu.GPU_LEVERS.items():
+        pipe = bench_68_gpu.lever_pipeline(name, 3, scatter)
+        crop, est = pipe[0], pipe[-1]
+        assert isinstance(crop, bench_68_gpu.ScatteredFaceCrop)
+        assert crop.detector is None and crop.scatter == scatter
+        assert crop.margin == recipe["margin"]
+        assert est.max_epochs == 3
+        expected = {**recipe["estimator"], **changes.get("estimator", {})}
+        for key, value in expected.items():
+            if key != "max_epochs":
+                assert est.get_params()[key] == value, (name, key)
+        augment = {**recipe["augment"], **changes.get("augment", {})}
+        for key, value in augment.items():
+            assert getattr(est.augment, key) == value, (name, key)
+        assert clone(pipe)[0].scatter == scatter
+
+
+def test_scattered_crop_jitters_training_boxes_by_the_given_scatter(bench_68_gpu):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (120, 100), dtype=np.uint8) for _ in range(40)]
+    points = np.tile(np.array([[30.0, 40.0], [70.0, 40.0], [50.0, 90.0]]), (40, 1, 1))
+    still = bench_68_gpu.ScatteredFaceCrop(margin=0.25, detector=None)
+    jittered = bench_68_gpu.ScatteredFaceCrop(margin=0.25, detector=None, scatter=(0.1, 0.1, 0.1))
+    assert np.array_equal(jittered.fit(images, points).detector_noise_, [0.1, 0.1, 0.1])
+    boxes_still = still.fit(images, points).face_boxes(images, points)
+    boxes_jittered = jittered.face_boxes(images, points)
+    assert np.allclose(boxes_still, boxes_still[0])  # no scatter: every box the points' box
+    centres = (boxes_jittered[:, :2] + boxes_jittered[:, 2:]) / 2
+    width = boxes_still[0, 2] - boxes_still[0, 0]
+    assert 0.03 < np.std(centres[:, 0]) / width < 0.3  # about the 10 % asked for
