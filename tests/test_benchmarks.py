@@ -1,5 +1,6 @@
 """The benchmarks' own logic that decides what a result means."""
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -8,14 +9,18 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-@pytest.fixture
-def bench_68():
+def import_benchmark(name: str):
+    """A benchmark script as a module (the scripts import each other and ``_common``)."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        import bench_68
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS))
-    return bench_68
+
+
+@pytest.fixture
+def bench_68():
+    return import_benchmark("bench_68")
 
 
 def test_the_data_levers_rewrite_the_training_mix(bench_68):
@@ -42,13 +47,8 @@ def test_same_compute_levers_see_the_recipes_images_and_pixels(bench_68):
 
 
 @pytest.fixture
-def bench_68_gpu(bench_68):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_68_gpu
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return bench_68_gpu
+def bench_68_gpu():
+    return import_benchmark("bench_68_gpu")
 
 
 def test_gpu_levers_change_only_what_they_name(bench_68_gpu):
