@@ -202,6 +202,7 @@ def run(raw: Path, budget: float, levers: list[str], max_epochs: int = 72) -> No
     machine returns only a few (the processes' own files stay in a temporary folder)."""
     start = time.time()
     work = Path(tempfile.mkdtemp(prefix="bench_68_gpu_"))
+    raw.parent.mkdir(parents=True, exist_ok=True)
     deadline = start + budget
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     with open(raw.with_suffix(".log"), "w") as log:
