@@ -13,6 +13,11 @@ training shape's row and each model's ratio to it. IMM face database: Nordstrøm
     python benchmarks/bench_imm.py                       # defaults, and without augmentation
     python benchmarks/bench_imm.py --variants            # + the course's lr / channel variants
     python benchmarks/bench_imm.py --finetune --small    # + fine-tuning, + 30 training images
+    python benchmarks/bench_imm.py --seeds 3             # the defaults' spread over seeds
+
+``--seeds N`` fits the from-scratch defaults with seeds 0..N-1 and predicts each fit
+plainly and with test-time flip averaging (``test_flip=True``): ``imm_seeds.json``, with
+each setting's mean and standard deviation over the seeds.
 """
 
 from __future__ import annotations
@@ -45,9 +50,9 @@ COURSE = {"nose": 30.0, "imm58": 29.0}  # the course write-ups' mean errors, pix
 TASK_SCHEMA = {"nose": NOSE, "imm58": IMM58}
 
 
-def run(name, est, task, data, train, steps=None) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Fit on the ``train`` persons; the row, and the test truth and predictions in
-    640x480 px (persons 33-40)."""
+def run(name, est, task, data, train, steps=None) -> tuple[dict, np.ndarray, np.ndarray, object]:
+    """Fit on the ``train`` persons; the row, the test truth and predictions in 640x480 px
+    (persons 33-40), and the fitted pipeline."""
     images, keypoints, test, interocular = data
     schema = TASK_SCHEMA[task]
     target = convert_keypoints(keypoints, IMM58, schema)
@@ -79,7 +84,48 @@ def run(name, est, task, data, train, steps=None) -> tuple[dict, np.ndarray, np.
         "course_px": COURSE[task],
     }
     print(format_table([row]), flush=True)
-    return row, truth, pred
+    return row, truth, pred, pipe
+
+
+def seed_rows(data, train, seeds: int) -> list[dict]:
+    """The from-scratch defaults with seeds ``0..seeds-1``, each predicted plainly and
+    with test-time flip averaging; then each setting's mean and standard deviation."""
+    _, _, test, interocular = data
+    rows = [baseline_row(task, data, train) for task in TASK_SCHEMA]
+    for seed in range(seeds):
+        for cls, task in ((NoseRegressor, "nose"), (FaceKeypointRegressor, "imm58")):
+            name = f"{cls.__name__}()"
+            row, truth, _, pipe = run(name, cls(random_state=seed), task, data, train)
+            rows.append(row | {"seed": seed, "test_flip": False})
+            pipe[-1].set_params(test_flip=True)
+            pred = pipe.predict(data[0][test])
+            flipped = {
+                "mean_px": mean_keypoint_error(truth, pred),
+                "ratio_to_mean_shape": mean_keypoint_error(truth, pred)
+                / rows[list(TASK_SCHEMA).index(task)]["mean_px"],
+                "nme": nme(truth, pred, schema=TASK_SCHEMA[task], normalize=interocular),
+                "pck@0.05": pck(
+                    truth, pred, alpha=0.05, schema=TASK_SCHEMA[task], normalize=interocular
+                ),
+            }
+            rows.append(row | flipped | {"seed": seed, "test_flip": True})
+    for task in TASK_SCHEMA:
+        for flip in (False, True):
+            errors = [
+                r["mean_px"] for r in rows if r.get("test_flip") is flip and r["task"] == task
+            ]
+            rows.append(
+                {
+                    "model": f"mean over {seeds} seeds",
+                    "task": task,
+                    "test_flip": flip,
+                    "mean_px": float(np.mean(errors)),
+                    "std_px": float(np.std(errors)),
+                    "ratio_to_mean_shape": float(np.mean(errors))
+                    / rows[list(TASK_SCHEMA).index(task)]["mean_px"],
+                }
+            )
+    return rows
 
 
 def baseline_row(task, data, train) -> dict:
@@ -109,12 +155,20 @@ def main(argv=None):
         "--finetune-epochs", type=int, default=20, help="(as long as 60 epochs from scratch)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="only the defaults' spread over N seeds"
+    )
     args = parser.parse_args(argv)
 
     imm = load_imm_faces()
     test = imm.groups >= 33
     interocular = normalizing_distance(imm.keypoints[test], IMM58)
     data = (imm.images, imm.keypoints, test, interocular)
+    if args.seeds:
+        rows = seed_rows(data, imm.groups < 33, args.seeds)
+        save_results("imm_seeds", rows, {"input_size": SIZE, "train": "persons 1-32"})
+        print(format_table([r for r in rows if "std_px" in r]))
+        return
     seed = args.seed
     train_sets = {"persons 1-32": imm.groups < 33}
     if args.small:
@@ -183,7 +237,7 @@ def main(argv=None):
             ):
                 continue  # the small set: defaults and fine-tuning only
             est = clone(est)
-            row, truth, pred = run(name, est, task, data, train, steps[0]() if steps else None)
+            row, truth, pred, _ = run(name, est, task, data, train, steps[0]() if steps else None)
             rows.append(row | {"train": set_name})
             slug = name.split("(")[0].lower() + ("_noaug" if "augment=None" in name else "")
             slug += "_ibug68" if "weights" in name else ""
