@@ -138,27 +138,12 @@ def prep(dest: Path) -> None:
     print(f"wrote {dest}; HOG box scatter {crop.detector_noise_}")
 
 
-class ScatteredFaceCrop(FaceCrop):
-    """``FaceCrop`` without a detector, its training boxes jittered by a given scatter
-    (``scatter``: the ``detector_noise_`` measured elsewhere)."""
-
-    def __init__(self, *, scatter=(0.0, 0.0, 0.0), **params):
-        super().__init__(**params)
-        self.scatter = scatter
-
-    def fit(self, X, y=None):
-        super().fit(X, y)
-        self.detector_noise_ = np.asarray(self.scatter, dtype=float)
-        return self
-
-
 def lever_pipeline(name: str, epochs: int, scatter):
     """The recipe with a lever's changes (on the GPU, as ``device="auto"`` finds it),
-    cropped with the HOG detector's scatter."""
+    its training boxes jittered by the HOG detector's ``scatter`` without a detector."""
     _, changes, _ = GPU_LEVERS[name]
     pipe = recipe_pipeline(changes, epochs, seed=0)
-    params = {**pipe[0].get_params(), "detector": None}
-    return pipe.set_params(facecrop=ScatteredFaceCrop(scatter=scatter, **params))
+    return pipe.set_params(facecrop__detector=None, facecrop__jitter=tuple(scatter))
 
 
 def run_lever(name: str, work: Path, deadline: float, n_levers: int, max_epochs: int) -> None:

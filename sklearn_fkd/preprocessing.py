@@ -195,11 +195,13 @@ class FaceCrop(_GeometricStep):
         As the first step of a pipeline: predict again this many times on the crop
         around the points predicted in the previous round, so that the network sees the
         kind of crop it was trained on (detector boxes frame faces differently).
-    jitter : "auto" or float, default="auto"
+    jitter : "auto", float or sequence of 3 floats, default="auto"
         Train-time box jitter: the standard deviation of the random shift of the box's
         centre (a fraction of its side) and of the log of its scale. ``"auto"``: the
         scatter of the calibrated detector boxes around the true ones, measured at fit
-        (``detector_noise_``); none without a detector. 0 turns it off.
+        (``detector_noise_``); none without a detector. Three values set the x shift, y
+        shift and log scale apart, as ``detector_noise_`` does (e.g. a detector's
+        scatter measured elsewhere). 0 turns it off.
     random_state : int or None, default=0
         Seeds the jitter (a fixed default keeps pipelines reproducible).
 
@@ -249,7 +251,15 @@ class FaceCrop(_GeometricStep):
         if not (self.detector is None or callable(self.detector)):
             check_in(self.detector, "detector", ("auto", *DETECTORS))
         check_number(self.refine, "refine", integer=True, low=0)
-        if not (isinstance(self.jitter, str) and self.jitter == "auto"):
+        if isinstance(self.jitter, (list, tuple, np.ndarray)):
+            if len(self.jitter) != 3:
+                raise ValueError(
+                    "jitter must be 'auto', a number or three numbers (x shift, y shift, "
+                    f"log scale), got {len(self.jitter)} values"
+                )
+            for value in self.jitter:
+                check_number(value, "each of jitter", low=0)
+        elif not (isinstance(self.jitter, str) and self.jitter == "auto"):
             check_number(self.jitter, "jitter", low=0)
 
     def _detector(self) -> Callable | None:
@@ -377,7 +387,7 @@ class FaceCrop(_GeometricStep):
         if isinstance(self.jitter, str):
             noise = getattr(self, "detector_noise_", None)
         else:
-            noise = np.full(3, float(self.jitter))
+            noise = np.broadcast_to(np.asarray(self.jitter, dtype=float), (3,))
         if noise is None or not np.any(noise):
             return boxes
         rng = np.random.default_rng(self.random_state)

@@ -199,6 +199,31 @@ def test_face_crops_of_photos_are_views_not_copies():
         np.testing.assert_array_equal(image, original)
 
 
+def test_face_crop_jitter_of_three_values_sets_shift_and_scale_apart():
+    """``jitter=(x, y, log scale)``: each box moves and scales by its own spread; one
+    number is the same three times."""
+    rng = np.random.default_rng(0)
+    X = [rng.integers(0, 255, (120, 100), dtype=np.uint8) for _ in range(50)]
+    y = np.tile([[30.0, 40.0], [70.0, 40.0], [50.0, 90.0]], (50, 1, 1))
+
+    def boxes(jitter):
+        return FaceCrop(detector=None, jitter=jitter).fit(X, y).face_boxes(X, y)
+
+    def spread(b):
+        centre, size = (b[:, :2] + b[:, 2:]) / 2, b[:, 2:] - b[:, :2]
+        return centre[:, 0].std(), centre[:, 1].std(), np.log(size[:, 0]).std()
+
+    assert spread(boxes(0.0)) == (0.0, 0.0, 0.0)
+    x_only = spread(boxes((0.1, 0.0, 0.0)))
+    assert x_only[0] > 1.0 and np.allclose(x_only[1:], 0, atol=1e-9)
+    scale_only = spread(boxes([0.0, 0.0, 0.1]))
+    assert np.allclose(scale_only[:2], 0, atol=1e-9) and 0.05 < scale_only[2] < 0.2
+    np.testing.assert_array_equal(boxes(0.1), boxes(np.array([0.1, 0.1, 0.1])))
+    for bad in [(0.1, 0.1), (0.1, -0.1, 0.1)]:
+        with pytest.raises(ValueError, match="jitter"):
+            FaceCrop(detector=None, jitter=bad).fit(X, y)
+
+
 def test_face_crop_calibrates_a_detector_against_the_points():
     """A detector whose boxes are half the face and shifted up is corrected at fit."""
     rng = np.random.default_rng(0)
