@@ -210,11 +210,13 @@ def run(raw: Path, budget: float, levers: list[str], max_epochs: int = 72) -> No
             for name in levers
         ]
 
+        machine = _common.machine()
+
         def write() -> list[dict]:
             rows = [json.loads(p.read_text()) for p in sorted(work.glob("*.json"))]
             done = {r["lever"] for r in rows}
             unfinished = [name for name in levers if name not in done]
-            payload = {"machine": _common.machine(), "budget_s": budget, "rows": rows,
+            payload = {"machine": machine, "budget_s": budget, "rows": rows,
                        "unfinished": unfinished}  # fmt: skip
             raw.write_text(json.dumps(payload, indent=1))
             return rows
@@ -237,9 +239,9 @@ def record(raws: list[Path]) -> None:
     rows, base = mean_shape_rows(load_dataset(TRAIN), tests)
     rows += peer_rows(base)
     runs = [json.loads(p.read_text()) for p in raws]
+    order = list(GPU_LEVERS)
     for run_no, payload in enumerate(runs, 1):
         recipe = {r["epochs"]: r for r in payload["rows"] if r["lever"] == "recipe"}
-        order = list(GPU_LEVERS)
         for r in sorted(payload["rows"], key=lambda r: order.index(r["lever"])):
             for test_name in TESTS:
                 reference = recipe.get(r["epochs"])

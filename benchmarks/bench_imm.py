@@ -50,6 +50,17 @@ COURSE = {"nose": 30.0, "imm58": 29.0}  # the course write-ups' mean errors, pix
 TASK_SCHEMA = {"nose": NOSE, "imm58": IMM58}
 
 
+def scores(truth, pred, schema, interocular, mean_shape_px: float) -> dict:
+    """Mean error (px), its ratio to the mean shape's, NME and PCK@0.05 of ``pred``."""
+    error = mean_keypoint_error(truth, pred)
+    return {
+        "mean_px": error,
+        "ratio_to_mean_shape": error / mean_shape_px,
+        "nme": nme(truth, pred, schema=schema, normalize=interocular),
+        "pck@0.05": pck(truth, pred, alpha=0.05, schema=schema, normalize=interocular),
+    }
+
+
 def run(name, est, task, data, train, steps=None) -> tuple[dict, np.ndarray, np.ndarray, object]:
     """Fit on the ``train`` persons; the row, the test truth and predictions in 640x480 px
     (persons 33-40), and the fitted pipeline."""
@@ -76,11 +87,7 @@ def run(name, est, task, data, train, steps=None) -> tuple[dict, np.ndarray, np.
         "train_images": int(train.sum()),
         "train_s": round(fit_s, 1),
         "epochs": len(est.history),
-        "mean_px": mean_keypoint_error(truth, pred),
-        "ratio_to_mean_shape": mean_keypoint_error(truth, pred)
-        / mean_keypoint_error(truth, mean_shape),
-        "nme": nme(truth, pred, schema=schema, normalize=interocular),
-        "pck@0.05": pck(truth, pred, alpha=0.05, schema=schema, normalize=interocular),
+        **scores(truth, pred, schema, interocular, mean_keypoint_error(truth, mean_shape)),
         "course_px": COURSE[task],
     }
     print(format_table([row]), flush=True)
@@ -92,6 +99,7 @@ def seed_rows(data, train, seeds: int) -> list[dict]:
     with test-time flip averaging; then each setting's mean and standard deviation."""
     _, _, test, interocular = data
     rows = [baseline_row(task, data, train) for task in TASK_SCHEMA]
+    mean_shape_px = {row["task"]: row["mean_px"] for row in rows}
     for seed in range(seeds):
         for cls, task in ((NoseRegressor, "nose"), (FaceKeypointRegressor, "imm58")):
             name = f"{cls.__name__}()"
@@ -99,15 +107,7 @@ def seed_rows(data, train, seeds: int) -> list[dict]:
             rows.append(row | {"seed": seed, "test_flip": False})
             pipe[-1].set_params(test_flip=True)
             pred = pipe.predict(data[0][test])
-            flipped = {
-                "mean_px": mean_keypoint_error(truth, pred),
-                "ratio_to_mean_shape": mean_keypoint_error(truth, pred)
-                / rows[list(TASK_SCHEMA).index(task)]["mean_px"],
-                "nme": nme(truth, pred, schema=TASK_SCHEMA[task], normalize=interocular),
-                "pck@0.05": pck(
-                    truth, pred, alpha=0.05, schema=TASK_SCHEMA[task], normalize=interocular
-                ),
-            }
+            flipped = scores(truth, pred, TASK_SCHEMA[task], interocular, mean_shape_px[task])
             rows.append(row | flipped | {"seed": seed, "test_flip": True})
     for task in TASK_SCHEMA:
         for flip in (False, True):
@@ -121,8 +121,7 @@ def seed_rows(data, train, seeds: int) -> list[dict]:
                     "test_flip": flip,
                     "mean_px": float(np.mean(errors)),
                     "std_px": float(np.std(errors)),
-                    "ratio_to_mean_shape": float(np.mean(errors))
-                    / rows[list(TASK_SCHEMA).index(task)]["mean_px"],
+                    "ratio_to_mean_shape": float(np.mean(errors)) / mean_shape_px[task],
                 }
             )
     return rows
@@ -139,10 +138,7 @@ def baseline_row(task, data, train) -> dict:
         "model": "mean training shape",
         "task": task,
         "train_images": int(train.sum()),
-        "mean_px": mean_keypoint_error(truth, pred),
-        "ratio_to_mean_shape": 1.0,
-        "nme": nme(truth, pred, schema=schema, normalize=interocular),
-        "pck@0.05": pck(truth, pred, alpha=0.05, schema=schema, normalize=interocular),
+        **scores(truth, pred, schema, interocular, mean_keypoint_error(truth, pred)),
     }
 
 
