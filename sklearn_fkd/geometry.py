@@ -133,6 +133,25 @@ def keypoint_boxes(y) -> np.ndarray:
         return np.concatenate([np.nanmin(points, axis=1), np.nanmax(points, axis=1)], axis=1)
 
 
+def scale_boxes(boxes, factor: float) -> np.ndarray:
+    """Boxes ``(x0, y0, x1, y1)`` scaled by ``factor`` about their centres.
+
+    Parameters
+    ----------
+    boxes : array-like of shape (n, 4)
+    factor : float
+        Greater than 1 grows the boxes; NaN rows stay NaN.
+
+    Returns
+    -------
+    ndarray of shape (n, 4), float64
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]) / 2 * factor
+    return np.concatenate([centre - half, centre + half], axis=1)
+
+
 def crop_windows(faces: np.ndarray, shapes: np.ndarray, margin: float, square: bool) -> np.ndarray:
     """Integer windows ``(x0, y0, x1, y1)`` (end exclusive) inside each image.
 

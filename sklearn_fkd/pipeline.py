@@ -20,9 +20,10 @@ from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import check_is_fitted
 
-from .geometry import PointMap, keypoint_boxes
+from .geometry import PointMap, keypoint_boxes, scale_boxes
 from .keypoints import check_keypoints
 from .metrics import KeypointScorer, nme
+from .preprocessing import check_test_scales
 from .utils.validation import ImageList, check_consistent_length, check_images
 
 __all__ = ["KeypointPipeline", "is_keypoint_step", "make_keypoint_pipeline"]
@@ -146,7 +147,8 @@ class KeypointPipeline(Pipeline):
         ``refine > 0``, each face is predicted again on the crop around the points
         predicted before (``refine`` times), whether its first box came from the
         detector or from ``boxes=``: the network then sees the kind of crop it was
-        trained on.
+        trained on. With more than one of its ``test_scales``, the last round crops each
+        face at each scale of its box and averages the points.
 
         Parameters
         ----------
@@ -164,16 +166,41 @@ class KeypointPipeline(Pipeline):
         # one object per step, so that the refinement's boxes stick (without metadata,
         # scikit-learn's EmptyRequest hands out a fresh, empty Bunch at every lookup)
         routed = {name: routing[name] for name, _ in self.steps}
-        y = self._predict_once(images, routed)
         name, crop = self.steps[0]
-        rounds = getattr(crop, "refine", 0) if is_keypoint_step(crop) else 0
-        for _ in range(rounds if y.shape[1] >= 4 else 0):  # a box needs two points
+        refine, scales = 0, (1.0,)
+        if is_keypoint_step(crop):
+            refine = getattr(crop, "refine", 0)
+            scales = check_test_scales(getattr(crop, "test_scales", scales))
+        boxes = routed[name].get("transform", {}).get("boxes")
+        y = self._predict_in_boxes(images, routed, boxes, scales if refine == 0 else (1.0,))
+        if y.shape[1] < 4:  # one point: no box to refine from
+            if refine == 0 or scales == (1.0,):
+                return y
+            return self._predict_in_boxes(images, routed, boxes, scales)
+        for round_ in range(refine):
+            last = round_ == refine - 1
+            y = self._predict_in_boxes(
+                images, routed, keypoint_boxes(y), scales if last else (1.0,)
+            )
+        return y
+
+    def _predict_in_boxes(self, images, routed, boxes, scales) -> np.ndarray:
+        """Points predicted on the crops of the first step at ``boxes`` (None: its own
+        choice, the detector), averaged over the boxes scaled by each of ``scales``."""
+        name, crop = self.steps[0]
+        if scales == (1.0,):
+            if boxes is not None:
+                routed[name]["transform"] = {**routed[name].get("transform", {}), "boxes": boxes}
+            return self._predict_once(images, routed)
+        boxes = crop.face_boxes(images, boxes=boxes)  # checked, the detector's filled in
+        predictions = []
+        for scale in scales:
             routed[name]["transform"] = {
                 **routed[name].get("transform", {}),
-                "boxes": keypoint_boxes(y),
+                "boxes": scale_boxes(boxes, scale),
             }
-            y = self._predict_once(images, routed)
-        return y
+            predictions.append(self._predict_once(images, routed))
+        return np.mean(predictions, axis=0)
 
     def _predict_once(self, images, routed) -> np.ndarray:
         """The steps and the final estimator once; points in the pixels of ``images``."""

@@ -17,7 +17,7 @@ from sklearn_fkd import (
 from sklearn_fkd.cli import main
 from sklearn_fkd.datasets.ibug import read_pts
 from sklearn_fkd.detection import HOGFaceDetector, LBPFaceDetector, make_detector
-from sklearn_fkd.geometry import keypoint_boxes
+from sklearn_fkd.geometry import keypoint_boxes, scale_boxes
 from sklearn_fkd.metrics import mean_keypoint_error
 from sklearn_fkd.persistence import save_model
 from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize
@@ -120,6 +120,47 @@ def test_refinement_corrects_a_detector_that_misplaces_its_boxes(blob_pipeline):
     refined = mean_keypoint_error(y, detected.predict(X))
     assert first > 2 * exact
     assert refined < 0.5 * first and refined < 1.5 * exact
+
+
+def test_test_scales_average_the_last_round_over_scaled_boxes(blob_pipeline):
+    """The last round's points are the mean of the points predicted on the crops at each
+    scale of its box: of ``boxes=`` without refinement, of the points' box with it."""
+    pipe, X, y = blob_pipeline
+    boxes = keypoint_boxes(y)
+    one_by_one = [pipe.predict(X, boxes=scale_boxes(boxes, s)) for s in (0.8, 1.25)]
+    pipe.set_params(facecrop__test_scales=(0.8, 1.25))
+    try:
+        averaged = pipe.predict(X, boxes=boxes)
+        np.testing.assert_allclose(averaged, np.mean(one_by_one, axis=0), atol=1e-5)
+        assert np.abs(averaged - one_by_one[0]).max() > 0.1  # the scales did differ
+        pipe.set_params(facecrop__refine=1)
+        refined = pipe.predict(X, boxes=boxes)
+        pipe.set_params(facecrop__refine=0, facecrop__test_scales=(1.0,))
+        first = keypoint_boxes(pipe.predict(X, boxes=boxes))
+        again = [pipe.predict(X, boxes=scale_boxes(first, s)) for s in (0.8, 1.25)]
+        np.testing.assert_allclose(refined, np.mean(again, axis=0), atol=1e-5)
+    finally:
+        pipe.set_params(facecrop__refine=0, facecrop__test_scales=(1.0,))
+
+
+@pytest.mark.parametrize(
+    ("scales", "err", "match"),
+    [
+        (1.0, TypeError, "non-empty sequence"),
+        ((), TypeError, "non-empty"),
+        ((1.0, 0.0), ValueError, "test_scales"),
+    ],
+)
+def test_test_scales_are_checked(blob_pipeline, scales, err, match):
+    pipe, X, y = blob_pipeline
+    with pytest.raises(err, match=match):
+        FaceCrop(detector=None, test_scales=scales).fit(X)
+    pipe.set_params(facecrop__test_scales=scales)  # set after fit: checked at predict
+    try:
+        with pytest.raises(err, match=match):
+            pipe.predict(X, boxes=keypoint_boxes(y))
+    finally:
+        pipe.set_params(facecrop__test_scales=(1.0,))
 
 
 def test_jitter_moves_training_boxes_only():

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from sklearn_fkd.geometry import PointMap, keypoint_boxes
+from sklearn_fkd.geometry import PointMap, keypoint_boxes, scale_boxes
 from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize, Standardize
 from sklearn_fkd.utils import check_images
 
@@ -304,3 +304,11 @@ def test_steps_clone_and_pickle(step):
     )
     np.testing.assert_array_equal(restored.transform(X, **kwargs), fitted.transform(X, **kwargs))
     assert clone(step).get_params() == step.get_params()
+
+
+def test_scale_boxes_keeps_centres_and_nan_rows():
+    boxes = np.array([[10.0, 20.0, 30.0, 60.0], [np.nan] * 4])
+    grown = scale_boxes(boxes, 1.5)
+    np.testing.assert_allclose(grown[0], [5.0, 10.0, 35.0, 70.0])
+    assert np.isnan(grown[1]).all()
+    np.testing.assert_allclose(scale_boxes(grown[:1], 1 / 1.5), boxes[:1])
