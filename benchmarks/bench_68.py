@@ -98,7 +98,11 @@ ABLATION = {
     ),
     "occlusion": ("random occlusion of 30 % of the faces", {"augment": {"occlusion": 0.3}}),
     "mse": ("MSE instead of Wing loss", {"estimator": {"loss": "mse"}}),
-    "no-flip": ("no test-time flip", {"predict": {"test_flip": False}}),
+    "no-flip": ("no test-time flip", {"predict": {"heatmapkeypointestimator__test_flip": False}}),
+    "one-scale": (
+        "one crop scale at test time",
+        {"predict": {"facecrop__test_scales": (1.0,)}},
+    ),
     "no-mean-start": ("no mean-shape start", {"estimator": {"mean_shape_start": False}}),
     "96px": ("96x96 input", {"size": 96}),
     "160px": ("160x160 input (same pixels seen)", {"size": 160, "same_compute": True}),
@@ -106,8 +110,15 @@ ABLATION = {
     "ema": ("moving average of the weights (EMA, decay 0.998)", {"ema": 0.998}),
 }
 
-#: the estimator parameters that only change prediction (set after fit)
+#: the pipeline parameters that only change prediction (set after fit)
 PREDICT_ONLY = sorted({k for _, changes in ABLATION.values() for k in changes.get("predict", {})})
+
+
+def recipe_predict_settings() -> dict:
+    """The recipe's values of :data:`PREDICT_ONLY` (a model file fitted before one of
+    them was added gets them too)."""
+    params = make_recipe("ibug68").get_params()
+    return {key: params[key] for key in PREDICT_ONLY}
 
 
 def metrics(truth, pred, mean_shape_nme: float) -> dict:
@@ -182,6 +193,8 @@ def kept_ablation_rows(labels: set[str], epochs: int, train: str) -> list[dict]:
     saved = saved_results("68points_ablation")
     if saved.get("epochs") != epochs or saved.get("train") != train:
         return []
+    if saved.get("predict") != json.loads(json.dumps(recipe_predict_settings())):
+        return []  # predicted otherwise (e.g. before the recipe's test scales)
     # model rows only (the baselines are redone)
     return [r for r in saved["rows"] if "boxes" in r and r["model"] not in labels]
 
@@ -223,6 +236,14 @@ def evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector: bool) -
     return rows
 
 
+def evaluate_lever(pipe, lever: str, label: str, tests, base, fit_s) -> list[dict]:
+    """The rows of a fitted recipe predicted with a prediction-only lever, true boxes
+    (the recipe table's row that shows what the lever buys on the same model)."""
+    lever_label, changes = ABLATION[lever]
+    pipe.set_params(**changes["predict"])
+    return evaluate_pipeline(f"{label}, {lever_label}", pipe, tests, base, fit_s, False)
+
+
 def lever_data(train: str, changes: dict) -> str:
     """The training spec of a data lever: ``train`` without the sets it drops and with
     the repeats it sets (``"youtube:train+helen"``, ``{"repeats": {"helen": 2}}`` ->
@@ -255,6 +276,7 @@ def run_info(args) -> dict:
         "train": args.train,
         "tests": TESTS,
         "epochs": args.epochs,
+        "predict": recipe_predict_settings(),
     }
 
 
@@ -286,7 +308,9 @@ def main(argv=None):
             )
         label = f"ibug68 recipe ({Path(args.model).name}, float16)"
         fit_s = card["train_seconds"]  # written by train_pretrained.py
+        pipe.set_params(**recipe_predict_settings())
         rows += evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector=True)
+        rows += evaluate_lever(pipe, "one-scale", label, tests, base, fit_s)
         name = "68points_recipe"
     elif args.recipe or args.ablation:
         if args.recipe:
@@ -299,7 +323,7 @@ def main(argv=None):
         kept = [] if args.recipe else kept_ablation_rows(labels, epochs, args.train)
         datasets = {args.train: train}  # training spec -> data
         fitted = {}  # what a fit depends on (as text) -> (fitted pipeline, fit seconds)
-        predict_defaults = {k: RECIPES["ibug68"]["estimator"][k] for k in PREDICT_ONLY}
+        predict_defaults = recipe_predict_settings()
         measured = []
         for label, changes in variants:
             spec = lever_data(args.train, changes)
@@ -317,10 +341,13 @@ def main(argv=None):
                 pipe.fit(list(data.images), data.keypoints)
                 fitted[key] = (pipe, time.perf_counter() - t0)
             pipe, fit_s = fitted[key]
-            pipe[-1].set_params(**predict_defaults | changes.get("predict", {}))
+            pipe.set_params(**predict_defaults | changes.get("predict", {}))
             measured += evaluate_pipeline(
                 label, pipe, tests, base, fit_s, through_detector=args.recipe
             )
+            if args.recipe:
+                measured += evaluate_lever(pipe, "one-scale", label, tests, base, fit_s)
+                pipe.set_params(**predict_defaults)
             save_results(name, in_lever_order(rows + measured + kept), run_info(args))
         rows = in_lever_order(rows + measured + kept)
     else:

@@ -39,7 +39,7 @@ from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import nme
 from sklearn_fkd.persistence import load_model, model_info, save_model
 from sklearn_fkd.pretrained import LICENCE_NOTE, MODELS_DIR
-from sklearn_fkd.recipes import make_recipe
+from sklearn_fkd.recipes import RECIPES, make_recipe
 
 #: all shared 68-point faces (issue #19)
 TRAIN_68 = "youtube:train+youtube:test+helen+lfpw+afw"
@@ -148,8 +148,8 @@ def main(argv=None) -> Path:
     parser.add_argument(
         "--measure-only",
         action="store_true",
-        help="no training: measure the shipped file again, rewrite its card's measured "
-        "figures and licence note",
+        help="no training: give the file its recipe's current prediction settings "
+        "(test_scales), measure it again, rewrite its card's measured figures and licence note",
     )
     args = parser.parse_args(argv)
     settings = (HELD_OUT_TRAINING if args.held_out else TRAINING)[args.name]
@@ -162,8 +162,11 @@ def main(argv=None) -> Path:
     schema = SCHEMAS[settings["schema"]]
     if args.measure_only:
         shipped = load_model(path)
+        # a file saved before its recipe predicted at several crop scales gets them
+        shipped.set_params(facecrop__test_scales=RECIPES[settings["recipe"]]["test_scales"])
         card = {
             **model_info(path)["metadata"]["card"],
+            "test_scales": list(shipped[0].test_scales),
             **measured_card(shipped, schema, settings["data"]),
             "licence": LICENCE_NOTE,
         }
@@ -179,6 +182,7 @@ def main(argv=None) -> Path:
             "training_command": f"python benchmarks/train_pretrained.py {args.name}"
             + (" --held-out" if args.held_out else ""),
             "epochs": len(est.history),
+            "test_scales": list(shipped[0].test_scales),
             "train_seconds": round(fit_s),
             **measured_card(shipped, schema, settings["data"]),
             "licence": LICENCE_NOTE,

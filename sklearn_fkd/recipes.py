@@ -35,13 +35,15 @@ RECIPES = {
     "ibug68": {
         "description": (
             "68-point faces in the wild: a face crop (25 % margin, jittered by the "
-            "detector's scatter, refined once), 128x128 grey, a ResNet encoder with a "
+            "detector's scatter, refined once, predicted at three scales of the box and "
+            "averaged), 128x128 grey, a ResNet encoder with a "
             "feature-pyramid decoder predicting stride-4 heatmaps decoded by soft-argmax "
             "(DSNT loss with a Wing coordinate term), mild augmentation, test-time flip "
             "averaging; 72 epochs"
         ),
         "size": 128,
         "margin": 0.25,
+        "test_scales": (0.85, 1.0, 1.15),
         "estimator": {
             "backbone": "fpn",
             "widths": (32, 64, 128, 256),
@@ -82,7 +84,9 @@ def make_recipe(name: str = "ibug68", random_state: int | None = 0, **params) ->
     settings = {**recipe["estimator"], "random_state": random_state, **params}
     settings.setdefault("augment", Augment(**recipe["augment"]))
     return make_keypoint_pipeline(
-        FaceCrop(margin=recipe["margin"], random_state=random_state),
+        FaceCrop(
+            margin=recipe["margin"], random_state=random_state, test_scales=recipe["test_scales"]
+        ),
         Grayscale(),
         Resize(recipe["size"]),
         HeatmapKeypointEstimator(**settings),

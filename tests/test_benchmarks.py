@@ -46,6 +46,19 @@ def test_same_compute_levers_see_the_recipes_images_and_pixels(bench_68):
     assert epochs_of(1, 100, 10_000, {"same_compute": True}) == 1  # never zero
 
 
+def test_prediction_levers_set_the_recipes_pipeline_parameters(bench_68):
+    """Each prediction-only lever names a parameter of the recipe's pipeline, and the
+    recipe's own values of them are what a model file is predicted with."""
+    settings = bench_68.recipe_predict_settings()
+    assert settings == {
+        "facecrop__test_scales": (0.85, 1.0, 1.15),
+        "heatmapkeypointestimator__test_flip": True,
+    }
+    for lever in ("no-flip", "one-scale"):
+        (key, value), *_ = bench_68.ABLATION[lever][1]["predict"].items()
+        assert key in settings and value != settings[key]
+
+
 @pytest.fixture
 def bench_68_gpu():
     return import_benchmark("bench_68_gpu")

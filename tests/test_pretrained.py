@@ -23,6 +23,7 @@ from sklearn_fkd import (
 )
 from sklearn_fkd.metrics import nme
 from sklearn_fkd.pretrained import MODELS_DIR, PretrainedWeights
+from sklearn_fkd.recipes import RECIPES
 
 from .conftest import data_folder
 
@@ -50,6 +51,10 @@ def test_the_cards_say_what_each_model_is_and_how_it_was_made():
         assert "non-commercial" in card["licence"]
         assert card["points"]["schema"] == name and len(card["input_size"]) == 2
         assert set(card["nme"]) >= {"afw, true boxes", "youtube:test, own detector"}
+        # predicted as its recipe predicts (the card's figures were measured so)
+        recipe_scales = RECIPES[card["training"]["recipe"]]["test_scales"]
+        assert tuple(card["test_scales"]) == recipe_scales
+        assert load_pretrained(name)[0].test_scales == recipe_scales
 
 
 FRESH = """
@@ -134,7 +139,7 @@ def test_weights_work_in_clone_and_grid_search(small_imm):
 
 
 def test_make_recipe_builds_the_documented_pipeline():
-    from sklearn_fkd.recipes import RECIPES, make_recipe
+    from sklearn_fkd.recipes import make_recipe
 
     pipe = make_recipe("ibug68", max_epochs=3)
     names = [name for name, _ in pipe.steps]
@@ -143,5 +148,6 @@ def test_make_recipe_builds_the_documented_pipeline():
     assert est.max_epochs == 3 and est.backbone == "fpn" and est.test_flip
     assert est.augment.rotation == RECIPES["ibug68"]["augment"]["rotation"]
     assert pipe.get_params()["resize__size"] == RECIPES["ibug68"]["size"]
+    assert pipe.get_params()["facecrop__test_scales"] == RECIPES["ibug68"]["test_scales"]
     with pytest.raises(ValueError, match="unknown recipe 'wild'"):
         make_recipe("wild")
