@@ -28,6 +28,7 @@ import importlib.util
 
 import numpy as np
 
+from .geometry import scale_boxes
 from .imaging import resize_image, to_gray
 
 __all__ = [
@@ -358,9 +359,7 @@ def calibrate_boxes(boxes: np.ndarray, calibration: np.ndarray | None) -> np.nda
     if calibration is None:
         return boxes
     size = boxes[:, 2:] - boxes[:, :2]
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + calibration[:2] * size
-    half = calibration[2:] * size / 2
-    return np.concatenate([centre - half, centre + half], axis=1)
+    return scale_boxes(boxes, calibration[2:], shift=calibration[:2] * size)
 
 
 def box_noise(truth: np.ndarray, calibrated: np.ndarray) -> np.ndarray:

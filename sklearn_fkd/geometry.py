@@ -133,21 +133,25 @@ def keypoint_boxes(y) -> np.ndarray:
         return np.concatenate([np.nanmin(points, axis=1), np.nanmax(points, axis=1)], axis=1)
 
 
-def scale_boxes(boxes, factor: float) -> np.ndarray:
-    """Boxes ``(x0, y0, x1, y1)`` scaled by ``factor`` about their centres.
+def scale_boxes(boxes, factor, shift=0.0) -> np.ndarray:
+    """Boxes ``(x0, y0, x1, y1)`` scaled by ``factor`` about their centres, then moved by
+    ``shift``.
 
     Parameters
     ----------
     boxes : array-like of shape (n, 4)
-    factor : float
-        Greater than 1 grows the boxes; NaN rows stay NaN.
+    factor : float or ndarray broadcastable to (n, 2)
+        Greater than 1 grows the boxes: one number, one per box ``(n, 1)``, or one per
+        axis.
+    shift : float or ndarray broadcastable to (n, 2), default=0.0
+        Pixels added to each centre ``(x, y)``.
 
     Returns
     -------
-    ndarray of shape (n, 4), float64
+    ndarray of shape (n, 4), float64; NaN rows stay NaN
     """
     boxes = np.asarray(boxes, dtype=np.float64)
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + shift
     half = (boxes[:, 2:] - boxes[:, :2]) / 2 * factor
     return np.concatenate([centre - half, centre + half], axis=1)
 

@@ -38,7 +38,14 @@ from .detection import (
     make_detector,
     resolve_detector_name,
 )
-from .geometry import PointMap, crop_windows, image_shapes, keypoint_boxes, resize_map
+from .geometry import (
+    PointMap,
+    crop_windows,
+    image_shapes,
+    keypoint_boxes,
+    resize_map,
+    scale_boxes,
+)
 from .imaging import resize_image, stack_if_uniform, to_gray
 from .utils.validation import check_consistent_length, check_images, check_in, check_number
 
@@ -410,11 +417,9 @@ class FaceCrop(_GeometricStep):
             return boxes
         rng = np.random.default_rng(self.random_state)
         side = (boxes[:, 2:] - boxes[:, :2]).max(axis=1, keepdims=True)
-        centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + rng.normal(
-            0, noise[:2], (len(boxes), 2)
-        ) * side
-        half = (boxes[:, 2:] - boxes[:, :2]) / 2 * np.exp(rng.normal(0, noise[2], (len(boxes), 1)))
-        return np.concatenate([centre - half, centre + half], axis=1)
+        shift = rng.normal(0, noise[:2], (len(boxes), 2)) * side  # drawn before the scale
+        factor = np.exp(rng.normal(0, noise[2], (len(boxes), 1)))
+        return scale_boxes(boxes, factor, shift=shift)
 
     def point_map(self, X, y=None, boxes=None) -> PointMap:
         """Translations to each crop; see :meth:`face_boxes` for the parameters."""

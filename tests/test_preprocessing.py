@@ -312,3 +312,6 @@ def test_scale_boxes_keeps_centres_and_nan_rows():
     np.testing.assert_allclose(grown[0], [5.0, 10.0, 35.0, 70.0])
     assert np.isnan(grown[1]).all()
     np.testing.assert_allclose(scale_boxes(grown[:1], 1 / 1.5), boxes[:1])
+    # one factor per box, and a shift of the centre in pixels
+    moved = scale_boxes(boxes[:1], np.array([[2.0]]), shift=np.array([[1.0, -1.0]]))
+    np.testing.assert_allclose(moved[0], [1.0, -1.0, 41.0, 79.0])
