@@ -171,11 +171,11 @@ class KeypointPipeline(Pipeline):
         if is_keypoint_step(crop):
             refine = getattr(crop, "refine", 0)
             scales = check_test_scales(getattr(crop, "test_scales", scales))
+        if getattr(self._final_estimator, "n_keypoints_", 2) < 2:
+            refine = 0  # one point: no box to refine from
         boxes = routed[name].get("transform", {}).get("boxes")
         y = self._predict_in_boxes(images, routed, boxes, scales if refine == 0 else (1.0,))
-        if y.shape[1] < 4:  # one point: no box to refine from
-            if refine == 0 or scales == (1.0,):
-                return y
+        if y.shape[1] < 4 and refine:  # one point from an estimator that did not say so
             return self._predict_in_boxes(images, routed, boxes, scales)
         for round_ in range(refine):
             last = round_ == refine - 1

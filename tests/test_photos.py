@@ -10,6 +10,7 @@ from PIL import Image
 from sklearn_fkd import (
     FaceKeypointRegressor,
     KeypointPipeline,
+    NoseRegressor,
     detect_faces,
     make_keypoint_pipeline,
     predict_faces,
@@ -141,6 +142,23 @@ def test_test_scales_average_the_last_round_over_scaled_boxes(blob_pipeline):
         np.testing.assert_allclose(refined, np.mean(again, axis=0), atol=1e-5)
     finally:
         pipe.set_params(facecrop__refine=0, facecrop__test_scales=(1.0,))
+
+
+def test_a_one_point_model_is_not_refined_and_predicts_once_per_scale(imm, monkeypatch):
+    """One point has no box to refine from: with ``refine=1`` and two scales the network
+    runs twice (once per scale) and gives what ``refine=0`` gives."""
+    X, y = imm.images[:12], imm.keypoints[:12]
+    nose = NoseRegressor(max_epochs=1, random_state=0, channels=(4, 8))
+    crop = FaceCrop(detector=None, refine=0, test_scales=(0.9, 1.1))
+    pipe = make_keypoint_pipeline(crop, Grayscale(), Resize(32), nose).fit(X, y)
+    boxes = keypoint_boxes(y)
+    plain = pipe.predict(X, boxes=boxes)
+    calls = []
+    predict = nose.predict
+    monkeypatch.setattr(nose, "predict", lambda Xt: calls.append(len(Xt)) or predict(Xt))
+    pipe.set_params(facecrop__refine=1)
+    np.testing.assert_array_equal(pipe.predict(X, boxes=boxes), plain)
+    assert calls == [12, 12]
 
 
 @pytest.mark.parametrize(
