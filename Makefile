@@ -54,7 +54,7 @@ benchmarks: $(STAMP)
 	cd benchmarks && ../$(PY) bench_68.py --size 96 --epochs 15 --only resnet18 --only cnn
 	$(PY) benchmarks/make_tables.py
 
-# Rebuild the shipped pretrained models (about 60 min and 5 min on 2 CPU cores)
+# Rebuild the shipped pretrained models (about 63 min and 5 min on 2 CPU cores)
 pretrained: $(STAMP)
 	cd benchmarks && ../$(PY) train_pretrained.py ibug68
 	cd benchmarks && ../$(PY) train_pretrained.py kaggle15
