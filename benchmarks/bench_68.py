@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 import warnings
 from pathlib import Path
@@ -54,7 +53,7 @@ from sklearn_fkd import (
     make_keypoint_pipeline,
 )
 from sklearn_fkd.callbacks import WeightAveraging
-from sklearn_fkd.datasets import load_dataset
+from sklearn_fkd.datasets import load_dataset, split_dataset_spec
 from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import ced_auc, failure_rate, mean_keypoint_error, nme, pck
 from sklearn_fkd.persistence import load_model, model_info
@@ -249,11 +248,10 @@ def lever_data(train: str, changes: dict) -> str:
     the repeats it sets (``"youtube:train+helen"``, ``{"repeats": {"helen": 2}}`` ->
     ``"youtube:train+2*helen"``)."""
     parts = []
-    for part in train.split("+"):
-        times, name = re.fullmatch(r"(?:(\d+)\*)?(.+)", part.strip()).groups()
+    for times, name in split_dataset_spec(train):
         if name in changes.get("without", ()):
             continue
-        times = changes.get("repeats", {}).get(name, int(times or 1))
+        times = changes.get("repeats", {}).get(name, times)
         parts.append(name if times == 1 else f"{times}*{name}")
     return "+".join(parts)
 

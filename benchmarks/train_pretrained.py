@@ -32,7 +32,7 @@ from pathlib import Path
 
 import _common  # noqa: F401 (points SKLEARN_FKD_DATA at the shared data)
 from sklearn_fkd import IBUG68, KAGGLE15, convert_keypoints
-from sklearn_fkd.datasets import load_dataset
+from sklearn_fkd.datasets import load_dataset, split_dataset_spec
 from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import nme
 from sklearn_fkd.persistence import load_model, model_info, save_model
@@ -121,7 +121,7 @@ def measured_card(shipped, schema, data: str) -> dict:
 
 def held_out_note(data: str) -> str:
     """Whether the card's benchmark sets were in the training data ``data``."""
-    sets = {part.split("*")[-1] for part in data.split("+")}  # "3*afw" -> "afw"
+    sets = {name for _, name in split_dataset_spec(data)}
     seen = [name for name in ("youtube:test", "afw") if name in sets]
     if not seen:
         return "held out: AFW and the YouTube test frames are not in the training data"

@@ -86,3 +86,11 @@ def test_gpu_levers_change_only_what_they_name(bench_68_gpu):
             assert getattr(est.augment, key) == value, (name, key)
         copy = clone(pipe)[0]
         assert (copy.detector, copy.jitter, copy.margin) == (None, tuple(scatter), crop.margin)
+
+
+def test_the_card_note_sees_test_sets_listed_several_times():
+    train_pretrained = import_benchmark("train_pretrained")
+    note = train_pretrained.held_out_note
+    assert note(train_pretrained.HELD_OUT_68).startswith("held out")
+    assert "youtube:test and afw are in the training data" in note(train_pretrained.TRAIN_68)
+    assert "afw are in" in note("youtube:train+3*afw") and "youtube:test" not in note("3*afw")

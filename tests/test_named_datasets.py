@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sklearn_fkd.datasets import load_dataset, write_kaggle_csv
+from sklearn_fkd.datasets import load_dataset, split_dataset_spec, write_kaggle_csv
 
 from .conftest import data_folder
 
@@ -28,6 +28,16 @@ def test_a_repeated_set_lists_each_face_again_in_the_same_group():
     assert list(load_dataset("2*imm:1-2").names) == list(once.names) * 2
     with pytest.raises(ValueError, match="repeated at least once"):
         load_dataset("0*imm:1-2")
+
+
+def test_a_spec_splits_into_its_parts_and_their_repeats():
+    assert split_dataset_spec("afw") == [(1, "afw")]
+    assert split_dataset_spec("youtube:train + 3 * helen+2*lfpw") == [
+        (1, "youtube:train"),
+        (3, "helen"),
+        (2, "lfpw"),
+    ]
+    assert split_dataset_spec("imm:1-32+12*imm:33-40") == [(1, "imm:1-32"), (12, "imm:33-40")]
 
 
 def test_concatenating_different_schemas_is_refused():

@@ -17,7 +17,7 @@ from .ibug import load_dlib_xml, load_helen_afw, load_ibug, read_ljson, read_pts
 from .imm import load_imm_faces, read_asf
 from .kaggle import load_kaggle_fkd, make_kaggle_like, write_kaggle_csv, write_kaggle_submission
 from .london import load_london_faces, read_tem
-from .named import DATASET_SPECS, load_dataset
+from .named import DATASET_SPECS, load_dataset, split_dataset_spec
 from .youtube import load_youtube_faces, read_keypoints_csv
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "read_ljson",
     "read_pts",
     "read_tem",
+    "split_dataset_spec",
     "write_kaggle_csv",
     "write_kaggle_submission",
 ]

@@ -35,7 +35,7 @@ from .kaggle import load_kaggle_fkd
 from .london import load_london_faces
 from .youtube import load_youtube_faces, read_keypoints_csv
 
-__all__ = ["DATASET_SPECS", "load_dataset"]
+__all__ = ["DATASET_SPECS", "load_dataset", "split_dataset_spec"]
 
 DATASET_SPECS = (
     "imm",
@@ -55,6 +55,34 @@ DATASET_SPECS = (
 )
 _PERSONS = re.compile(r"^imm:(\d+)-(\d+)$")
 _REPEATED = re.compile(r"^(\d+)\s*\*\s*(.+)$")
+
+
+def split_dataset_spec(spec: str) -> list[tuple[int, str]]:
+    """The parts of a spec ``a+N*b`` as ``(times, name)`` pairs, without loading them.
+
+    Parameters
+    ----------
+    spec : str
+        E.g. ``"youtube:train+3*helen"``.
+
+    Returns
+    -------
+    list of (int, str)
+        E.g. ``[(1, "youtube:train"), (3, "helen")]``.
+
+    Examples
+    --------
+    >>> split_dataset_spec("youtube:train + 3*helen")
+    [(1, 'youtube:train'), (3, 'helen')]
+    """
+    parts = []
+    for part in spec.split("+"):
+        repeated = _REPEATED.match(part.strip())
+        if repeated:
+            parts.append((int(repeated.group(1)), repeated.group(2).strip()))
+        else:
+            parts.append((1, part.strip()))
+    return parts
 
 
 def load_dataset(spec: str, data_home=None, as_gray: bool = False) -> Bunch:
@@ -165,8 +193,7 @@ def _load_csv(path: Path, as_gray: bool) -> Bunch:
 def _load_part(spec: str, data_home, as_gray: bool) -> tuple[str, Bunch]:
     """A part of ``a+b`` with the name its groups are prefixed with (a repeated part's
     groups are those of the set it repeats, so the copies of a person share a group)."""
-    repeated = _REPEATED.match(spec)
-    name = repeated.group(2).strip() if repeated else spec
+    [(_, name)] = split_dataset_spec(spec)
     return name, load_dataset(spec, data_home=data_home, as_gray=as_gray)
 
 
