@@ -12,10 +12,11 @@ grey (so the mean shape is a strong baseline), errors in those 96x96 pixels:
 scratch, beside the mean training shape; ``--ablation`` adds each without the
 mean-shape start.
 
-    python benchmarks/bench_small.py [--ablation] [--data imm|london]
+    python benchmarks/bench_small.py [--ablation] [--data imm|london] [--model regressor|heatmap]
 
 The results file is written after every row (a stopped run keeps what it measured);
-``--data`` runs one case and keeps the other case's rows already in the file.
+``--data`` runs one case and ``--model`` one estimator: the rows already in the file
+are kept, and a row measured again replaces its old one in place.
 """
 
 from __future__ import annotations
@@ -57,11 +58,13 @@ def data_sets(which=("imm", "london")):
         yield "London 189 points, 96x96 crops, 5 folds", X, y, folds
 
 
-def kept_rows(which) -> list[dict]:
-    """The rows of the cases not run now, from the results file (for ``--data``)."""
-    prefixes = {"imm": "IMM", "london": "London"}
-    skip = tuple(prefixes[name] for name in which)
-    return [r for r in saved_rows("small_data") if not r["data"].startswith(skip)]
+def put_row(rows: list[dict], row: dict) -> None:
+    """Replace the row of the same data and model in ``rows``, or append ``row``."""
+    for i, old in enumerate(rows):
+        if (old["data"], old["model"]) == (row["data"], row["model"]):
+            rows[i] = row
+            return
+    rows.append(row)
 
 
 def main(argv=None):
@@ -69,12 +72,18 @@ def main(argv=None):
     parser.add_argument("--ablation", action="store_true", help="also without mean-shape start")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", choices=("imm", "london"), default=None, help="one case")
+    parser.add_argument(
+        "--model", choices=("regressor", "heatmap"), default=None, help="one estimator"
+    )
     args = parser.parse_args(argv)
     which = (args.data,) if args.data else ("imm", "london")
     models = {
         "FaceKeypointRegressor()": lambda: FaceKeypointRegressor(random_state=args.seed),
         "HeatmapKeypointEstimator()": lambda: HeatmapKeypointEstimator(random_state=args.seed),
     }
+    if args.model:
+        keep = {"regressor": "FaceKeypointRegressor", "heatmap": "HeatmapKeypointEstimator"}
+        models = {k: v for k, v in models.items() if k.startswith(keep[args.model])}
     if args.ablation:
         models["FaceKeypointRegressor(mean_shape_start=False)"] = lambda: FaceKeypointRegressor(
             mean_shape_start=False, random_state=args.seed
@@ -82,7 +91,7 @@ def main(argv=None):
         models["HeatmapKeypointEstimator(mean_shape_start=False)"] = lambda: (
             HeatmapKeypointEstimator(mean_shape_start=False, random_state=args.seed)
         )
-    rows = kept_rows(which)
+    rows = saved_rows("small_data")  # rows of cases and models not run now are kept
     for name, X, y, folds in data_sets(which):
         n = sum(len(test) for _, test in folds)
         baseline = (
@@ -93,23 +102,23 @@ def main(argv=None):
             )
             / n
         )
-        rows.append({"data": name, "model": "mean training shape", "mean_px": baseline,
-                     "ratio_to_mean_shape": 1.0})  # fmt: skip
+        put_row(rows, {"data": name, "model": "mean training shape", "mean_px": baseline,
+                       "ratio_to_mean_shape": 1.0})  # fmt: skip
         for label, make in models.items():
             t0, errors = time.perf_counter(), 0.0
             for train, test in folds:
                 est = make().fit(X[train], y[train])
                 errors += mean_keypoint_error(y[test], est.predict(X[test])) * len(test)
-            rows.append(
-                {
-                    "data": name,
-                    "model": label,
-                    "mean_px": errors / n,
-                    "ratio_to_mean_shape": errors / n / baseline,
-                    "train_s": round(time.perf_counter() - t0, 1),
-                }
-            )
-            print(format_table(rows[-1:]), flush=True)
+            row = {
+                "data": name,
+                "model": label,
+                "mean_px": errors / n,
+                "ratio_to_mean_shape": errors / n / baseline,
+                "epochs": est.max_epochs,
+                "train_s": round(time.perf_counter() - t0, 1),
+            }
+            put_row(rows, row)
+            print(format_table([row]), flush=True)
             save_results("small_data", rows, {"peak_rss_mib": peak_rss_mib()})
     print("\n" + format_table([{k: r.get(k, "") for k in rows[1]} for r in rows]))
 

@@ -94,3 +94,23 @@ def test_the_card_note_sees_test_sets_listed_several_times():
     assert note(train_pretrained.HELD_OUT_68).startswith("held out")
     assert "youtube:test and afw are in the training data" in note(train_pretrained.TRAIN_68)
     assert "afw are in" in note("youtube:train+3*afw") and "youtube:test" not in note("3*afw")
+
+
+def test_small_data_rerun_of_one_model_replaces_its_rows_in_place(tmp_path, monkeypatch):
+    bench_small = import_benchmark("bench_small")
+    common = import_benchmark("_common")
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    old = [
+        {"data": "London", "model": "mean training shape", "mean_px": 2.0},
+        {"data": "London", "model": "FaceKeypointRegressor()", "mean_px": 1.2},
+        {"data": "London", "model": "HeatmapKeypointEstimator()", "mean_px": 1.1},
+        {"data": "IMM", "model": "FaceKeypointRegressor()", "mean_px": 2.1},
+    ]
+    common.save_results("small_data", old)
+    rows = common.saved_rows("small_data")
+    assert rows == old
+    new = {"data": "London", "model": "FaceKeypointRegressor()", "mean_px": 1.0}
+    bench_small.put_row(rows, new)
+    assert [r["mean_px"] for r in rows] == [2.0, 1.0, 1.1, 2.1]
+    bench_small.put_row(rows, {"data": "IMM", "model": "mean training shape", "mean_px": 7.1})
+    assert len(rows) == 5 and rows[-1]["mean_px"] == 7.1
