@@ -152,8 +152,11 @@ SHARED_PARAMETERS_DOC = """
         need the schema's ``flip_pairs``: a schema without them is not flipped.
     lr : float, default=1e-3
         Learning rate of the optimizer (AdamW).
-    max_epochs : int
-        Number of epochs (>= 1).
+    max_epochs : int, default=120 (the two regressors) or 60 (HeatmapKeypointEstimator)
+        Number of epochs (>= 1). The regressors' small CNN is cheap per epoch and keeps
+        improving on small data sets (IMM's 192 faces); the heatmap networks cost
+        several times more per epoch. Lower it for thousands of images or for a
+        pretrained start (``weights=``).
     batch_size : int, default=8
         Training and inference batch size (>= 1, or -1 for all samples in one batch).
         Small batches (many optimizer steps) suit small data sets such as IMM's 192
