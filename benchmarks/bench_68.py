@@ -363,8 +363,7 @@ def main(argv=None):
                 print(format_table(rows[-1:]), flush=True)
         name = f"68points_{args.size}"
     rows += peer_rows(base)
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    print("\n" + format_table([{k: r.get(k, "") for k in columns} for r in rows]))
+    print("\n" + format_table(rows))
     save_results(name, rows, run_info(args))
 
 

@@ -120,7 +120,7 @@ def main(argv=None):
             put_row(rows, row)
             print(format_table([row]), flush=True)
             save_results("small_data", rows, {"peak_rss_mib": peak_rss_mib()})
-    print("\n" + format_table([{k: r.get(k, "") for k in rows[1]} for r in rows]))
+    print("\n" + format_table(rows))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ __all__ = ["format_table"]
 
 
 def format_table(rows: list[dict]) -> str:
-    """Rows of metrics (dicts with the same keys) as an aligned text table.
+    """Rows of metrics (dicts) as an aligned text table.
 
-    Floats are shown with 4 significant digits.
+    The columns are every key of the rows, in the order they first appear; a row
+    without a key shows an empty cell. Floats are shown with 4 significant digits.
 
     Examples
     --------
@@ -21,8 +22,11 @@ def format_table(rows: list[dict]) -> str:
     def fmt(v) -> str:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
-    cols = list(rows[0])
-    width = {c: max(len(c), *(len(fmt(r[c])) for r in rows)) for c in cols}
-    lines = ["  ".join(c.ljust(width[c]) for c in cols).rstrip()]
-    lines += ["  ".join(fmt(r[c]).ljust(width[c]) for c in cols).rstrip() for r in rows]
+    cols = list(dict.fromkeys(c for r in rows for c in r))
+    cells = [[fmt(r.get(c, "")) for c in cols] for r in rows]
+    width = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, width, strict=True)).rstrip()]
+    lines += [
+        "  ".join(v.ljust(w) for v, w in zip(row, width, strict=True)).rstrip() for row in cells
+    ]
     return "\n".join(lines)
