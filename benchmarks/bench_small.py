@@ -67,6 +67,25 @@ def put_row(rows: list[dict], row: dict) -> None:
     rows.append(row)
 
 
+def candidate_models(model: str | None, ablation: bool, seed: int) -> dict:
+    """Row label -> factory of each estimator to measure.
+
+    ``model`` ("regressor", "heatmap" or None for both) picks the estimators;
+    ``ablation`` adds each picked one without the mean-shape start.
+    """
+    estimators = {"regressor": FaceKeypointRegressor, "heatmap": HeatmapKeypointEstimator}
+    if model is not None:
+        estimators = {model: estimators[model]}
+    variants = [{}, {"mean_shape_start": False}] if ablation else [{}]
+    return {
+        f"{cls.__name__}({', '.join(f'{k}={v}' for k, v in params.items())})": (
+            lambda cls=cls, params=params: cls(random_state=seed, **params)
+        )
+        for params in variants
+        for cls in estimators.values()
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ablation", action="store_true", help="also without mean-shape start")
@@ -77,20 +96,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     which = (args.data,) if args.data else ("imm", "london")
-    models = {
-        "FaceKeypointRegressor()": lambda: FaceKeypointRegressor(random_state=args.seed),
-        "HeatmapKeypointEstimator()": lambda: HeatmapKeypointEstimator(random_state=args.seed),
-    }
-    if args.model:
-        keep = {"regressor": "FaceKeypointRegressor", "heatmap": "HeatmapKeypointEstimator"}
-        models = {k: v for k, v in models.items() if k.startswith(keep[args.model])}
-    if args.ablation:
-        models["FaceKeypointRegressor(mean_shape_start=False)"] = lambda: FaceKeypointRegressor(
-            mean_shape_start=False, random_state=args.seed
-        )
-        models["HeatmapKeypointEstimator(mean_shape_start=False)"] = lambda: (
-            HeatmapKeypointEstimator(mean_shape_start=False, random_state=args.seed)
-        )
+    models = candidate_models(args.model, args.ablation, args.seed)
     rows = saved_rows("small_data")  # rows of cases and models not run now are kept
     for name, X, y, folds in data_sets(which):
         n = sum(len(test) for _, test in folds)

@@ -114,3 +114,24 @@ def test_small_data_rerun_of_one_model_replaces_its_rows_in_place(tmp_path, monk
     assert [r["mean_px"] for r in rows] == [2.0, 1.0, 1.1, 2.1]
     bench_small.put_row(rows, {"data": "IMM", "model": "mean training shape", "mean_px": 7.1})
     assert len(rows) == 5 and rows[-1]["mean_px"] == 7.1
+
+
+def test_small_data_ablation_follows_the_chosen_model():
+    bench_small = import_benchmark("bench_small")
+    both = bench_small.candidate_models(None, ablation=True, seed=3)
+    assert list(both) == [
+        "FaceKeypointRegressor()",
+        "HeatmapKeypointEstimator()",
+        "FaceKeypointRegressor(mean_shape_start=False)",
+        "HeatmapKeypointEstimator(mean_shape_start=False)",
+    ]
+    heatmap = bench_small.candidate_models("heatmap", ablation=True, seed=3)
+    assert list(heatmap) == [
+        "HeatmapKeypointEstimator()",
+        "HeatmapKeypointEstimator(mean_shape_start=False)",
+    ]
+    est = heatmap["HeatmapKeypointEstimator(mean_shape_start=False)"]()
+    assert est.mean_shape_start is False and est.random_state == 3
+    assert list(bench_small.candidate_models("regressor", ablation=False, seed=0)) == [
+        "FaceKeypointRegressor()"
+    ]
