@@ -121,3 +121,46 @@ def test_channel_stats_do_not_depend_on_the_chunk():
         mean, std = channel_stats(x, chunk=chunk)
         np.testing.assert_allclose(mean, flat.mean(dim=1).numpy(), rtol=1e-12)
         np.testing.assert_allclose(std, flat.std(dim=1).numpy(), rtol=1e-10)
+
+
+def _textbook_js(p, log_p, points, size, sigma):
+    """The Jensen-Shannon term as first written: full-size target, autograd through all."""
+    from sklearn_fkd.nn.heatmaps import gaussian_heatmaps
+
+    target = gaussian_heatmaps(points, size, sigma).flatten(2)
+    target = target / target.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+    log_m = torch.log((0.5 * (p + target)).clamp_min(1e-12))
+    log_t = torch.log(target.clamp_min(1e-12))
+    return 0.5 * (p * (log_p - log_m)).sum(-1) + 0.5 * (target * (log_t - log_m)).sum(-1)
+
+
+def test_jensen_shannon_term_matches_the_textbook_form_and_its_gradient():
+    from sklearn_fkd.nn.losses import jensen_shannon_to_gaussians
+
+    torch.manual_seed(0)
+    size = (6, 5)
+    logits = (3 * torch.randn(2, 3, 30, dtype=torch.float64)).requires_grad_()
+    points = torch.tensor(
+        [[[1.2, 2.7], [4.0, 0.0], [float("nan"), float("nan")]],
+         [[2.5, 3.1], [0.3, 5.0], [3.9, 1.4]]], dtype=torch.float64,
+    )  # fmt: skip
+    weights = torch.rand(2, 3, dtype=torch.float64)  # any upstream gradient
+
+    def value_and_grad(js_of):
+        log_p = torch.log_softmax(logits, dim=-1)
+        js = js_of(log_p.exp(), log_p, points, size, 1.3)
+        (grad,) = torch.autograd.grad((js * weights).sum(), logits)
+        return js.detach(), grad
+
+    js, grad = value_and_grad(jensen_shannon_to_gaussians)
+    ref_js, ref_grad = value_and_grad(_textbook_js)
+    torch.testing.assert_close(js, ref_js)
+    torch.testing.assert_close(grad, ref_grad)
+    assert js[0, 2] > 0 and torch.isfinite(grad).all()  # a missing point: target all zero
+    # a heatmap equal to its target diverges by nothing
+    from sklearn_fkd.nn.heatmaps import gaussian_heatmaps
+
+    t = gaussian_heatmaps(points[1:], size, 1.3).flatten(2)
+    t = t / t.sum(-1, keepdim=True)
+    zero = jensen_shannon_to_gaussians(t, t.log(), points[1:], size, 1.3)
+    torch.testing.assert_close(zero, torch.zeros_like(zero), atol=1e-12, rtol=0)

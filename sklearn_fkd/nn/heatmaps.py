@@ -22,6 +22,21 @@ def gaussian_heatmaps(points: torch.Tensor, size: tuple[int, int], sigma: float)
     -------
     Tensor of shape (B, K, H, W), the dtype of ``points``
     """
+    gy, gx = gaussian_factors(points, size, sigma)
+    return gy.unsqueeze(-1) * gx.unsqueeze(-2)
+
+
+def gaussian_factors(
+    points: torch.Tensor, size: tuple[int, int], sigma: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two 1-D factors of :func:`gaussian_heatmaps`: the map is their outer product.
+
+    Returns
+    -------
+    gy : Tensor of shape (B, K, H)
+    gx : Tensor of shape (B, K, W)
+        Peak 1 each; all zero for a missing (NaN) coordinate.
+    """
     h, w = size
     xs = torch.arange(w, device=points.device, dtype=points.dtype)
     ys = torch.arange(h, device=points.device, dtype=points.dtype)
@@ -29,7 +44,7 @@ def gaussian_heatmaps(points: torch.Tensor, size: tuple[int, int], sigma: float)
     py = torch.nan_to_num(points[..., 1:2], nan=-1e4)
     gx = torch.exp(-((xs - px) ** 2) / (2 * sigma**2))  # (B, K, W)
     gy = torch.exp(-((ys - py) ** 2) / (2 * sigma**2))  # (B, K, H)
-    return gy.unsqueeze(-1) * gx.unsqueeze(-2)
+    return gy, gx
 
 
 def decode_heatmaps(heatmaps: torch.Tensor) -> torch.Tensor:
