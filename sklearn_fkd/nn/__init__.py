@@ -3,7 +3,7 @@
 from .cnn import KeypointCNN
 from .fpn import HeatmapFPN
 from .heatmaps import decode_heatmaps, gaussian_heatmaps, soft_argmax
-from .losses import HeatmapLoss, MaskedKeypointLoss
+from .losses import HeatmapLoss, MaskedKeypointLoss, jensen_shannon_to_gaussians
 from .resnet import ResNet18Keypoints
 from .unet import UNet
 
@@ -16,5 +16,6 @@ __all__ = [
     "UNet",
     "decode_heatmaps",
     "gaussian_heatmaps",
+    "jensen_shannon_to_gaussians",
     "soft_argmax",
 ]
