@@ -22,7 +22,7 @@ from ``bench_peers.py`` on the same images (dlib was trained on 300-W, AFW inclu
 
 A data lever marked "same images seen" trains for ``epochs * len(train) / len(its data)``
 epochs (rounded), so it costs what the recipe costs; an input size marked "same pixels
-seen" trains for ``epochs * (128 / size) ** 2`` epochs.
+seen" trains for ``epochs * (recipe size / size) ** 2`` epochs.
 
 Results: ``68points_recipe.json``, ``68points_ablation.json``, ``68points_<size>.json``.
 """
@@ -104,7 +104,7 @@ ABLATION = {
     ),
     "no-mean-start": ("no mean-shape start", {"estimator": {"mean_shape_start": False}}),
     "96px": ("96x96 input", {"size": 96}),
-    "160px": ("160x160 input (same pixels seen)", {"size": 160, "same_compute": True}),
+    "128px": ("128x128 input (same pixels seen)", {"size": 128, "same_compute": True}),
     "float32": ("float32 instead of bfloat16", {"estimator": {"precision": "float32"}}),
     "ema": ("moving average of the weights (EMA, decay 0.998)", {"ema": 0.998}),
 }

@@ -15,13 +15,15 @@ the recipe costs, so their rows compare with the ``recipe`` row of the same run.
 The GPU machine's copy of the working tree is limited to 64 MiB, so ``prep`` writes the
 training and test faces (Wolf et al. 2011; 300-W, Sagonas et al.: HELEN, LFPW, AFW) as
 grey JPEGs (quality 88) at most 160 px on the longer side, with their points rescaled.
-The recipe crops and resizes them to 128 px, so little is lost, but they are not the
-benchmark's exact images. dlib is not on that machine either: the training boxes are
-jittered by the scatter of dlib's HOG detector that ``prep`` measures on the full-size
-faces (``FaceCrop.detector_noise_``), and the faces are predicted from their true
-boxes. Compare the rows with each other and with their run's ``recipe`` row, not with
-``68points_recipe.json``; ``record`` adds the mean training shape and the peers
-(``bench_peers.py``, on the full-size images; NME does not depend on the scale).
+The recipe cropped and resized them to 128 px when the recorded runs were made, so little
+was lost; at its 160 px now the face crops are enlarged a little (larger copies would
+not fit the 64 MiB). They are not the benchmark's exact images. dlib is not on that
+machine either: the training boxes are jittered by the scatter of dlib's HOG detector
+that ``prep`` measures on the full-size faces (``FaceCrop.detector_noise_``), and the
+faces are predicted from their true boxes. Compare the rows with each other and with
+their run's ``recipe`` row, not with ``68points_recipe.json``; ``record`` adds the mean
+training shape and the peers (``bench_peers.py``, on the full-size images; NME does not
+depend on the scale).
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ import _common
 from sklearn_fkd.datasets import load_dataset
 from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.preprocessing import FaceCrop
+from sklearn_fkd.recipes import RECIPES
 
 #: the compact copy's longer side (px) and JPEG quality
 PREP_SIDE, PREP_QUALITY = 160, 88
+#: the recipe's epochs (the runs recorded in results/ used 72, its setting then)
+RECIPE_EPOCHS = RECIPES["ibug68"]["estimator"]["max_epochs"]
 #: what ``prep`` writes beside the faces: the HOG detector's box scatter on the full faces
 SCATTER_FILE = "hog_box_scatter.json"
 #: levers in bench_68's ABLATION format: (description, changes, costs what the recipe does)
@@ -181,7 +186,7 @@ def run_lever(name: str, work: Path, deadline: float, n_levers: int, max_epochs:
     print(f"[{name}] {row}", flush=True)
 
 
-def run(raw: Path, budget: float, levers: list[str], max_epochs: int = 72) -> None:
+def run(raw: Path, budget: float, levers: list[str], max_epochs: int = RECIPE_EPOCHS) -> None:
     """Train ``levers`` at once, one process each; write what finished to ``raw``
     (rewritten as they finish) and the processes' log beside it: two files, as the GPU
     machine returns only a few (the processes' own files stay in a temporary folder)."""
@@ -289,7 +294,9 @@ def main(argv=None) -> None:
     run_args.add_argument("raw", type=Path)
     run_args.add_argument("--budget", type=float, default=480, help="seconds, all levers")
     run_args.add_argument("--lever", choices=list(GPU_LEVERS), action="append")
-    run_args.add_argument("--max-epochs", type=int, default=72, help="the recipe's: 72")
+    run_args.add_argument(
+        "--max-epochs", type=int, default=RECIPE_EPOCHS, help=f"the recipe's: {RECIPE_EPOCHS}"
+    )
     sub.add_parser("record").add_argument("raws", type=Path, nargs="+")
     args = parser.parse_args(argv)
     if args.command == "prep":

@@ -1,12 +1,13 @@
 """Rebuild a shipped pretrained model from the data home (issue #19).
 
-    python benchmarks/train_pretrained.py ibug68     # ~63 min on 2 CPU cores
+    python benchmarks/train_pretrained.py ibug68     # about an hour on 2 CPU cores
     python benchmarks/train_pretrained.py kaggle15   # fine-tuned from ibug68
     python benchmarks/train_pretrained.py ibug68 --measure-only   # the card again
     python benchmarks/train_pretrained.py ibug68 --held-out   # the benchmark split
 
-``ibug68`` is the ``make_recipe("ibug68")`` pipeline, with the recipe's settings (72
-epochs), trained on all shared 68-point faces: the YouTube Faces frames, training and
+``ibug68`` is the ``make_recipe("ibug68")`` pipeline, with the recipe's settings (50
+epochs at 160x160; the shipped file is the earlier 72 epochs at 128x128, as its card
+says), trained on all shared 68-point faces: the YouTube Faces frames, training and
 test (Wolf et al. 2011), 300-W HELEN, LFPW and AFW (Sagonas et al.; Le et al. 2012;
 Belhumeur et al. 2011; Zhu & Ramanan 2012), the in-the-wild ones (HELEN, LFPW, AFW)
 listed three times per epoch, as the recipe is measured. So the NMEs on its card are

@@ -36,12 +36,12 @@ RECIPES = {
         "description": (
             "68-point faces in the wild: a face crop (25 % margin, jittered by the "
             "detector's scatter, refined once, predicted at three scales of the box and "
-            "averaged), 128x128 grey, a ResNet encoder with a "
+            "averaged), 160x160 grey, a ResNet encoder with a "
             "feature-pyramid decoder predicting stride-4 heatmaps decoded by soft-argmax "
             "(DSNT loss with a Wing coordinate term), mild augmentation, test-time flip "
-            "averaging; 72 epochs"
+            "averaging; 50 epochs"
         ),
-        "size": 128,
+        "size": 160,
         "margin": 0.25,
         "test_scales": (0.85, 1.0, 1.15),
         "estimator": {
@@ -53,7 +53,7 @@ RECIPES = {
             "loss": "wing",
             "lr": 2e-3,
             "batch_size": 32,
-            "max_epochs": 72,
+            "max_epochs": 50,
             "optimizer__weight_decay": 1e-4,
             "test_flip": True,
         },

@@ -42,7 +42,8 @@ def test_same_compute_levers_see_the_recipes_images_and_pixels(bench_68):
     epochs_of = bench_68.epochs_of_lever
     assert epochs_of(12, 5137, 8487, {}) == 12  # other levers: the same epochs
     assert epochs_of(12, 5137, 8487, bench_68.ABLATION["wild-x3"][1]) == 7
-    assert epochs_of(12, 5137, 5137, bench_68.ABLATION["160px"][1]) == 8  # 12 * (128/160)^2
+    # the recipe is 160x160: 12 * (160 / 128) ** 2 = 18.75 epochs at 128x128
+    assert epochs_of(12, 5137, 5137, bench_68.ABLATION["128px"][1]) == 19
     assert epochs_of(1, 100, 10_000, {"same_compute": True}) == 1  # never zero
 
 
