@@ -164,3 +164,51 @@ def test_jensen_shannon_term_matches_the_textbook_form_and_its_gradient():
     t = t / t.sum(-1, keepdim=True)
     zero = jensen_shannon_to_gaussians(t, t.log(), points[1:], size, 1.3)
     torch.testing.assert_close(zero, torch.zeros_like(zero), atol=1e-12, rtol=0)
+
+
+def test_spatial_softmax_matches_softmax_and_its_gradient():
+    from sklearn_fkd.nn.heatmaps import spatial_softmax
+
+    torch.manual_seed(0)
+    logits = (3 * torch.randn(2, 3, 20, dtype=torch.float64)).requires_grad_()
+    w_prob, w_log = torch.randn(2, 3, 20, dtype=torch.float64), torch.randn(2, 3, 20)
+
+    def grad_of(fn):
+        prob, log_prob = fn(logits)
+        loss = (prob * w_prob).sum() + (log_prob * w_log.double()).sum()
+        return prob.detach(), log_prob.detach(), torch.autograd.grad(loss, logits)[0]
+
+    ours = grad_of(spatial_softmax)
+    ref = grad_of(lambda x: (torch.softmax(x, -1), torch.log_softmax(x, -1)))
+    for a, b in zip(ours, ref, strict=True):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradcheck(lambda x: spatial_softmax(x)[0], (logits,))
+
+
+def test_sharp_maps_give_no_subnormal_floats():
+    """A sharp peak puts probabilities under float32's smallest normal number, which
+    CPUs compute with many times slower; the softmax, its gradient and the Gaussian
+    targets flush them to zero without changing what they sum to."""
+    from sklearn_fkd.nn.heatmaps import gaussian_factors, spatial_softmax
+    from sklearn_fkd.nn.losses import HeatmapLoss
+
+    tiny = torch.finfo(torch.float32).tiny
+
+    def subnormal(t):
+        return int(((t != 0) & (t.abs() < tiny)).sum())
+
+    ys, xs = torch.meshgrid(torch.arange(40.0), torch.arange(40.0), indexing="ij")
+    logits = -0.5 * ((xs - 17.3) ** 2 + (ys - 21.6) ** 2)  # spans 0 .. -860
+    logits = logits.expand(2, 3, 40, 40).clone().requires_grad_()
+    prob, _ = spatial_softmax(logits.flatten(2))
+    reference = torch.softmax(logits.detach().flatten(2), dim=-1)
+    assert subnormal(reference) > 0  # the case this guards against
+    assert subnormal(prob) == 0
+    torch.testing.assert_close(prob, reference, atol=1e-20, rtol=1e-6)
+    torch.testing.assert_close(soft_argmax(logits), soft_argmax(logits.detach().double()).float())
+    gy, gx = gaussian_factors(torch.tensor([[[2.0, 30.0]]]), (40, 40), 1.0)
+    assert subnormal(gy) == subnormal(gx) == subnormal(gy[..., :, None] * gx[..., None, :]) == 0
+    assert gx[0, 0, 2] == 1 and gy[0, 0, 30] == 1
+    target = torch.tensor([[17.3, 21.6] * 3, [5.0, 33.0] * 3]) / 20 - 1  # [-1, 1] units
+    HeatmapLoss("wing", 1.0, 1.0)(logits, target).backward()
+    assert subnormal(logits.grad) == 0 and torch.isfinite(logits.grad).all()

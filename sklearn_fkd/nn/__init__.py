@@ -2,7 +2,7 @@
 
 from .cnn import KeypointCNN
 from .fpn import HeatmapFPN
-from .heatmaps import decode_heatmaps, gaussian_heatmaps, soft_argmax
+from .heatmaps import decode_heatmaps, gaussian_heatmaps, soft_argmax, spatial_softmax
 from .losses import HeatmapLoss, MaskedKeypointLoss, jensen_shannon_to_gaussians
 from .resnet import ResNet18Keypoints
 from .unet import UNet
@@ -18,4 +18,5 @@ __all__ = [
     "gaussian_heatmaps",
     "jensen_shannon_to_gaussians",
     "soft_argmax",
+    "spatial_softmax",
 ]

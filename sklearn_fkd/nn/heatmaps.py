@@ -35,7 +35,9 @@ def gaussian_factors(
     -------
     gy : Tensor of shape (B, K, H)
     gx : Tensor of shape (B, K, W)
-        Peak 1 each; all zero for a missing (NaN) coordinate.
+        Peak 1 each; all zero for a missing (NaN) coordinate. Values below
+        ``GAUSSIAN_FLOOR`` are exact zeros, so that no product of the two is a subnormal
+        float (see :func:`spatial_softmax`).
     """
     h, w = size
     xs = torch.arange(w, device=points.device, dtype=points.dtype)
@@ -44,7 +46,11 @@ def gaussian_factors(
     py = torch.nan_to_num(points[..., 1:2], nan=-1e4)
     gx = torch.exp(-((xs - px) ** 2) / (2 * sigma**2))  # (B, K, W)
     gy = torch.exp(-((ys - py) ** 2) / (2 * sigma**2))  # (B, K, H)
-    return gy, gx
+    return gy.masked_fill(gy < GAUSSIAN_FLOOR, 0.0), gx.masked_fill(gx < GAUSSIAN_FLOOR, 0.0)
+
+
+#: the smallest value of a Gaussian factor (peak 1) that :func:`gaussian_factors` keeps
+GAUSSIAN_FLOOR = 1e-15
 
 
 def decode_heatmaps(heatmaps: torch.Tensor) -> torch.Tensor:
@@ -119,8 +125,61 @@ def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
     -------
     Tensor of shape (B, K, 2), ``(x, y)``
     """
-    prob = torch.softmax(logits.float().flatten(2), dim=-1)
+    prob, _ = spatial_softmax(logits.float().flatten(2))
     return expected_position(prob, tuple(logits.shape[-2:]))
+
+
+#: log-probabilities below this are flushed to probability 0 by :func:`spatial_softmax`
+#: (exp(-50) = 2e-22: a map sums to 1, and float32 resolves 6e-8 of that)
+LOG_PROB_FLOOR = -50.0
+
+
+def spatial_softmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax over the last axis, and its logarithm, without subnormal floats.
+
+    A map whose logits span more than about 87 (a sharp peak, a narrow mean-shape
+    prior) has probabilities below float32's smallest normal number, 1.2e-38. CPUs
+    compute with such subnormal numbers many times slower than with normal ones (an
+    x86 CPU takes a microcode assist on each), and they spread to the gradients and
+    through the layers below: the ``ibug68`` recipe's training step took 10-30 %
+    longer with them on an Intel Xeon (``docs/design_notes.rst``). Probabilities below
+    ``exp(LOG_PROB_FLOOR)`` are
+    therefore exact zeros here, which changes no sum or expectation at float32
+    precision, and the gradient is written out so that it stays free of them too.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (..., N), float
+
+    Returns
+    -------
+    prob : Tensor of shape (..., N)
+        Sums to 1 over the last axis (to float32 precision); differentiable.
+    log_prob : Tensor of shape (..., N)
+        ``log_softmax(logits)``; differentiable as well.
+    """
+    return _SpatialSoftmax.apply(logits)
+
+
+class _SpatialSoftmax(torch.autograd.Function):
+    """:func:`spatial_softmax`; the gradient of ``L(p, log p)`` in the logits is
+    ``g - p * sum(g)`` with ``g = p * dL/dp + dL/dlog p``."""
+
+    @staticmethod
+    def forward(ctx, logits):
+        log_prob = torch.log_softmax(logits, dim=-1)
+        tiny = log_prob < LOG_PROB_FLOOR
+        prob = log_prob.clamp_min(LOG_PROB_FLOOR).exp_().masked_fill_(tiny, 0.0)
+        ctx.save_for_backward(prob)
+        return prob, log_prob
+
+    @staticmethod
+    def backward(ctx, grad_prob, grad_log_prob):
+        (prob,) = ctx.saved_tensors
+        grad = prob * grad_prob
+        if grad_log_prob is not None:
+            grad = grad + grad_log_prob
+        return grad - prob * grad.sum(dim=-1, keepdim=True)
 
 
 def expected_position(prob: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

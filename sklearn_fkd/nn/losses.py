@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .heatmaps import expected_position, gaussian_factors, normalized_to_pixels
+from .heatmaps import expected_position, gaussian_factors, normalized_to_pixels, spatial_softmax
 
 LOSS_KINDS = ("mse", "smooth_l1", "wing")
 
@@ -89,8 +89,7 @@ class HeatmapLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         b, k, h, w = logits.shape
-        log_p = torch.log_softmax(logits.float().flatten(2), dim=-1)  # (B, K, HW)
-        p = log_p.exp()
+        p, log_p = spatial_softmax(logits.float().flatten(2))  # (B, K, HW)
         loss = self.coordinates(expected_position(p, (h, w)).reshape(b, -1), y_true)
         if self.js_weight == 0:
             return loss
