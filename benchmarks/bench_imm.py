@@ -41,6 +41,7 @@ from sklearn_fkd.datasets import load_imm_faces
 from sklearn_fkd.keypoints import convert_keypoints
 from sklearn_fkd.metrics import mean_keypoint_error, nme, normalizing_distance, pck
 from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize
+from sklearn_fkd.pretrained import list_pretrained
 from sklearn_fkd.utils import format_table
 
 SIZE = (120, 160)  # (height, width)
@@ -173,8 +174,12 @@ def main(argv=None):
     def tuned(cls, **kw):
         return cls(weights="ibug68", max_epochs=args.finetune_epochs, random_state=seed, **kw)
 
+    # the crops the shipped ibug68 was trained on: its card's input size
+    (card,) = (c for c in list_pretrained() if c["name"] == "ibug68")
+    pretrained_size = int(card["input_size"][0])
+
     def crop_steps():
-        return [FaceCrop(margin=0.25), Grayscale(), Resize(128)]
+        return [FaceCrop(margin=0.25), Grayscale(), Resize(pretrained_size)]
 
     runs = [
         ("NoseRegressor()", NoseRegressor(random_state=seed), "nose"),

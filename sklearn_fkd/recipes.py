@@ -33,13 +33,14 @@ __all__ = ["RECIPES", "make_recipe"]
 #: the settings of each recipe (the estimator's parameters, the input size, the crop)
 RECIPES = {
     "ibug68": {
+        # the numbers (margin, size, scales, epochs) are the keys below, not repeated here
         "description": (
-            "68-point faces in the wild: a face crop (25 % margin, jittered by the "
-            "detector's scatter, refined once, predicted at three scales of the box and "
-            "averaged), 160x160 grey, a ResNet encoder with a "
+            "68-point faces in the wild: a face crop (a margin around the box, jittered "
+            "by the detector's scatter, refined once, predicted at several scales of the "
+            "box and averaged), square grey input, a ResNet encoder with a "
             "feature-pyramid decoder predicting stride-4 heatmaps decoded by soft-argmax "
             "(DSNT loss with a Wing coordinate term), mild augmentation, test-time flip "
-            "averaging; 50 epochs"
+            "averaging"
         ),
         "size": 160,
         "margin": 0.25,
