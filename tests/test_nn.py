@@ -171,11 +171,11 @@ def test_spatial_softmax_matches_softmax_and_its_gradient():
 
     torch.manual_seed(0)
     logits = (3 * torch.randn(2, 3, 20, dtype=torch.float64)).requires_grad_()
-    w_prob, w_log = torch.randn(2, 3, 20, dtype=torch.float64), torch.randn(2, 3, 20)
+    w_prob, w_log = torch.randn(2, 2, 3, 20, dtype=torch.float64)  # any upstream gradients
 
     def grad_of(fn):
         prob, log_prob = fn(logits)
-        loss = (prob * w_prob).sum() + (log_prob * w_log.double()).sum()
+        loss = (prob * w_prob).sum() + (log_prob * w_log).sum()
         return prob.detach(), log_prob.detach(), torch.autograd.grad(loss, logits)[0]
 
     ours = grad_of(spatial_softmax)

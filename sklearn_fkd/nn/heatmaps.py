@@ -143,9 +143,9 @@ def spatial_softmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     x86 CPU takes a microcode assist on each), and they spread to the gradients and
     through the layers below: the ``ibug68`` recipe's training step took 10-30 %
     longer with them on an Intel Xeon (``docs/design_notes.rst``). Probabilities below
-    ``exp(LOG_PROB_FLOOR)`` are
-    therefore exact zeros here, which changes no sum or expectation at float32
-    precision, and the gradient is written out so that it stays free of them too.
+    ``exp(LOG_PROB_FLOOR)`` are therefore exact zeros here, which changes no sum or
+    expectation at float32 precision, and the gradient is written out so that it
+    stays free of them too.
 
     Parameters
     ----------
