@@ -183,13 +183,14 @@ def test_spatial_softmax_matches_softmax_and_its_gradient():
     for a, b in zip(ours, ref, strict=True):
         torch.testing.assert_close(a, b)
     assert torch.autograd.gradcheck(lambda x: spatial_softmax(x)[0], (logits,))
+    assert torch.autograd.gradcheck(lambda x: spatial_softmax(x)[1], (logits,))
 
 
 def test_sharp_maps_give_no_subnormal_floats():
     """A sharp peak puts probabilities under float32's smallest normal number, which
     CPUs compute with many times slower; the softmax, its gradient and the Gaussian
     targets flush them to zero without changing what they sum to."""
-    from sklearn_fkd.nn.heatmaps import gaussian_factors, spatial_softmax
+    from sklearn_fkd.nn.heatmaps import expected_position, gaussian_factors, spatial_softmax
     from sklearn_fkd.nn.losses import HeatmapLoss
 
     tiny = torch.finfo(torch.float32).tiny
@@ -205,7 +206,8 @@ def test_sharp_maps_give_no_subnormal_floats():
     assert subnormal(reference) > 0  # the case this guards against
     assert subnormal(prob) == 0
     torch.testing.assert_close(prob, reference, atol=1e-20, rtol=1e-6)
-    torch.testing.assert_close(soft_argmax(logits), soft_argmax(logits.detach().double()).float())
+    expected = expected_position(torch.softmax(logits.detach().double().flatten(2), -1), (40, 40))
+    torch.testing.assert_close(soft_argmax(logits), expected.float())
     gy, gx = gaussian_factors(torch.tensor([[[2.0, 30.0]]]), (40, 40), 1.0)
     assert subnormal(gy) == subnormal(gx) == subnormal(gy[..., :, None] * gx[..., None, :]) == 0
     assert gx[0, 0, 2] == 1 and gy[0, 0, 30] == 1

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from skorch.utils import to_numpy
 
-from ..nn.heatmaps import decode_heatmaps, pixels_to_normalized, soft_argmax
+from ..nn.heatmaps import decode_heatmaps, pixels_to_normalized, soft_argmax, spatial_softmax
 from ..nn.losses import HeatmapLoss
 from ..utils.validation import check_in, check_number
 from .net import SHARED_PARAMETERS_DOC, KeypointNet
@@ -146,7 +146,7 @@ class HeatmapKeypointEstimator(KeypointNet):
         """
         return np.concatenate(
             [
-                to_numpy(torch.softmax(out.float().flatten(2), dim=-1).view(out.shape))
+                to_numpy(spatial_softmax(out.float().flatten(2))[0].view(out.shape))
                 for out in self._outputs(X, decode=False)
             ],
             axis=0,

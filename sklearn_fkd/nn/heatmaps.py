@@ -26,6 +26,10 @@ def gaussian_heatmaps(points: torch.Tensor, size: tuple[int, int], sigma: float)
     return gy.unsqueeze(-1) * gx.unsqueeze(-2)
 
 
+#: the smallest value of a Gaussian factor (peak 1) that :func:`gaussian_factors` keeps
+GAUSSIAN_FLOOR = 1e-15
+
+
 def gaussian_factors(
     points: torch.Tensor, size: tuple[int, int], sigma: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,10 +51,6 @@ def gaussian_factors(
     gx = torch.exp(-((xs - px) ** 2) / (2 * sigma**2))  # (B, K, W)
     gy = torch.exp(-((ys - py) ** 2) / (2 * sigma**2))  # (B, K, H)
     return gy.masked_fill(gy < GAUSSIAN_FLOOR, 0.0), gx.masked_fill(gx < GAUSSIAN_FLOOR, 0.0)
-
-
-#: the smallest value of a Gaussian factor (peak 1) that :func:`gaussian_factors` keeps
-GAUSSIAN_FLOOR = 1e-15
 
 
 def decode_heatmaps(heatmaps: torch.Tensor) -> torch.Tensor:
@@ -171,14 +171,19 @@ class _SpatialSoftmax(torch.autograd.Function):
         tiny = log_prob < LOG_PROB_FLOOR
         prob = log_prob.clamp_min(LOG_PROB_FLOOR).exp_().masked_fill_(tiny, 0.0)
         ctx.save_for_backward(prob)
+        # an output that gets no gradient (the loss uses log p without one) comes as
+        # None instead of a full-size tensor of zeros to add
+        ctx.set_materialize_grads(False)
         return prob, log_prob
 
     @staticmethod
     def backward(ctx, grad_prob, grad_log_prob):
         (prob,) = ctx.saved_tensors
-        grad = prob * grad_prob
+        grad = None if grad_prob is None else prob * grad_prob
         if grad_log_prob is not None:
-            grad = grad + grad_log_prob
+            grad = grad_log_prob if grad is None else grad + grad_log_prob
+        if grad is None:
+            return None
         return grad - prob * grad.sum(dim=-1, keepdim=True)
 
 
