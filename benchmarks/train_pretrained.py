@@ -12,11 +12,11 @@ file is the earlier 72 epochs at 128x128, as its card says), trained on all shar
 68-point faces: the YouTube Faces frames, training and test (Wolf et al. 2011), 300-W
 HELEN, LFPW and AFW (Sagonas et al.; Le et al. 2012; Belhumeur et al. 2011; Zhu &
 Ramanan 2012), the in-the-wild ones (HELEN, LFPW, AFW) listed three times per epoch, as
-the recipe is measured. So the NMEs on its card are
-*training-set* figures, and the card says so. The held-out figures of the recipe come
-from training it on the benchmark split (AFW and the YouTube test frames left out):
-``--held-out`` writes that model to ``benchmarks/output/`` (``bench_pipeline.py
---model`` takes it), and ``bench_68.py --recipe`` trains it too.
+the recipe is measured. So the NMEs on its card are *training-set* figures, and the card
+says so. The held-out figures of the recipe come from training it on the benchmark split
+(AFW and the YouTube test frames left out): ``--held-out`` writes that model to
+``benchmarks/output/`` (``bench_pipeline.py --model`` takes it), and ``bench_68.py
+--recipe`` trains it too.
 ``kaggle15`` starts from it (``weights="ibug68"``) on the same faces with their points
 converted to Kaggle's 15 (eye centres = means of the eye contours). The file is written
 to ``sklearn_fkd/models/NAME.fkd`` with float16 weights and a model card in its metadata:
@@ -185,8 +185,7 @@ def main(argv=None) -> Path:
             "detector": shipped[0].detector_,
             "training_data": settings["data"],
             "training": settings,
-            "training_command": f"python benchmarks/train_pretrained.py {args.name}"
-            + (" --held-out" if args.held_out else ""),
+            "training_command": training_command(args),
             "epochs": len(est.history),
             "test_scales": list(shipped[0].test_scales),
             "train_seconds": round(fit_s),
@@ -197,6 +196,19 @@ def main(argv=None) -> Path:
     save_model(shipped, path, metadata={"card": card}, weights_dtype="float16")
     print(f"written {path} ({path.stat().st_size / 2**20:.2f} MiB)")
     return path
+
+
+def training_command(args: argparse.Namespace) -> str:
+    """The command that trains this file again: the options that change its training."""
+    options = [
+        (args.held_out, "--held-out"),
+        (args.epochs is not None, f"--epochs {args.epochs}"),
+        (args.seed is not None, f"--seed {args.seed}"),
+    ]
+    return " ".join(
+        [f"python benchmarks/train_pretrained.py {args.name}"]
+        + [option for given, option in options if given]
+    )
 
 
 def train(name: str, settings: dict, schema):

@@ -97,6 +97,18 @@ def test_the_card_note_sees_test_sets_listed_several_times():
     assert "afw are in" in note("youtube:train+3*afw") and "youtube:test" not in note("3*afw")
 
 
+def test_the_card_command_names_the_options_that_changed_the_training():
+    from argparse import Namespace
+
+    command = import_benchmark("train_pretrained").training_command
+    plain = Namespace(name="ibug68", held_out=False, epochs=None, seed=None)
+    assert command(plain) == "python benchmarks/train_pretrained.py ibug68"
+    probe = Namespace(name="ibug68", held_out=True, epochs=29, seed=1)
+    assert command(probe) == (
+        "python benchmarks/train_pretrained.py ibug68 --held-out --epochs 29 --seed 1"
+    )
+
+
 def test_small_data_rerun_of_one_model_replaces_its_rows_in_place(tmp_path, monkeypatch):
     bench_small = import_benchmark("bench_small")
     common = import_benchmark("_common")
