@@ -5,9 +5,11 @@
     python benchmarks/train_pretrained.py ibug68 --measure-only   # the card again
     python benchmarks/train_pretrained.py ibug68 --held-out   # the benchmark split
     python benchmarks/train_pretrained.py ibug68 --held-out --epochs 29 --seed 1
+    python benchmarks/train_pretrained.py ibug68 --held-out --set lr=4e-3   # a probe
 
 ``ibug68`` is the ``make_recipe("ibug68")`` pipeline, with the recipe's settings (50
-epochs at 160x160, seed 0, unless ``--epochs``/``--seed`` say otherwise; the shipped
+epochs at 160x160, seed 0, unless ``--epochs``/``--seed`` say otherwise, and any
+estimator parameter ``--set NAME=VALUE`` changes, all recorded on the card; the shipped
 file is the earlier 72 epochs at 128x128, as its card says), trained on all shared
 68-point faces: the YouTube Faces frames, training and test (Wolf et al. 2011), 300-W
 HELEN, LFPW and AFW (Sagonas et al.; Le et al. 2012; Belhumeur et al. 2011; Zhu &
@@ -28,6 +30,8 @@ benchmark NMEs with a note saying whether those sets were in the training data.
 from __future__ import annotations
 
 import argparse
+import ast
+import shlex
 import tempfile
 import time
 import warnings
@@ -135,13 +139,24 @@ def held_out_note(data: str) -> str:
     )
 
 
-def main(argv=None) -> Path:
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=list(TRAINING))
     parser.add_argument("--output", default=None, help="default: sklearn_fkd/models/NAME.fkd")
     parser.add_argument("--epochs", type=int, default=None, help="a quick check (recorded)")
     parser.add_argument(
         "--seed", type=int, default=None, help="another seed than the recipe's 0 (recorded)"
+    )
+    parser.add_argument(
+        "--set",
+        type=parse_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another value of one of the recipe's estimator parameters, e.g. "
+        "module__decoder_channels=32 or 'widths=(16, 32, 64, 128)' (a Python literal; "
+        "repeatable; recorded)",
     )
     parser.add_argument(
         "--held-out",
@@ -155,7 +170,11 @@ def main(argv=None) -> Path:
         help="no training: give the file its recipe's current prediction settings "
         "(test_scales), measure it again, rewrite its card's measured figures and licence note",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> Path:
+    args = build_parser().parse_args(argv)
     settings = (HELD_OUT_TRAINING if args.held_out else TRAINING)[args.name]
     default_path = MODELS_DIR / f"{args.name}.fkd"
     if args.held_out:
@@ -165,6 +184,8 @@ def main(argv=None) -> Path:
         settings = {**settings, "params": {**settings["params"], "max_epochs": args.epochs}}
     if args.seed is not None:
         settings = {**settings, "seed": args.seed}
+    if args.set:
+        settings = {**settings, "params": {**settings["params"], **dict(args.set)}}
     schema = SCHEMAS[settings["schema"]]
     if args.measure_only:
         shipped = load_model(path)
@@ -198,12 +219,25 @@ def main(argv=None) -> Path:
     return path
 
 
+def parse_setting(text: str) -> tuple[str, object]:
+    """``--set NAME=VALUE``: an estimator parameter and its value, a Python literal (a
+    string when it is none: ``loss=mse``)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value
+
+
 def training_command(args: argparse.Namespace) -> str:
     """The command that trains this file again: the options that change its training."""
     options = [
         (args.held_out, "--held-out"),
         (args.epochs is not None, f"--epochs {args.epochs}"),
         (args.seed is not None, f"--seed {args.seed}"),
+        *((True, f"--set {shlex.quote(f'{name}={value!r}')}") for name, value in args.set),
     ]
     return " ".join(
         [f"python benchmarks/train_pretrained.py {args.name}"]

@@ -98,15 +98,28 @@ def test_the_card_note_sees_test_sets_listed_several_times():
 
 
 def test_the_card_command_names_the_options_that_changed_the_training():
-    from argparse import Namespace
+    import shlex
+    from argparse import ArgumentTypeError
 
-    command = import_benchmark("train_pretrained").training_command
-    plain = Namespace(name="ibug68", held_out=False, epochs=None, seed=None)
-    assert command(plain) == "python benchmarks/train_pretrained.py ibug68"
-    probe = Namespace(name="ibug68", held_out=True, epochs=29, seed=1)
+    train_pretrained = import_benchmark("train_pretrained")
+    parse, command = train_pretrained.build_parser().parse_args, train_pretrained.training_command
+    assert command(parse(["ibug68"])) == "python benchmarks/train_pretrained.py ibug68"
+    probe = parse(["ibug68", "--held-out", "--epochs", "29", "--seed", "1", "--output", "x.fkd"])
     assert command(probe) == (
         "python benchmarks/train_pretrained.py ibug68 --held-out --epochs 29 --seed 1"
     )
+    given = ["module__decoder_channels=32", "widths=(16, 32, 64, 128)", "loss=mse"]
+    probe = parse(["ibug68", "--held-out"] + [arg for text in given for arg in ("--set", text)])
+    assert probe.set == [
+        ("module__decoder_channels", 32),
+        ("widths", (16, 32, 64, 128)),
+        ("loss", "mse"),
+    ]
+    # the card's command line gives the script the same options again
+    assert parse(shlex.split(command(probe))[2:]) == probe
+    for bad in ("lr", "=3", "max epochs=3"):
+        with pytest.raises(ArgumentTypeError, match="NAME=VALUE"):
+            train_pretrained.parse_setting(bad)
 
 
 def test_small_data_rerun_of_one_model_replaces_its_rows_in_place(tmp_path, monkeypatch):
