@@ -180,12 +180,12 @@ def main(argv=None) -> Path:
     if args.held_out:
         default_path = OUTPUT / f"{args.name}_held_out.fkd"
     path = Path(args.output) if args.output else default_path
-    if args.epochs is not None:
-        settings = {**settings, "params": {**settings["params"], "max_epochs": args.epochs}}
+    # --epochs and --set change the estimator's parameters (a --set of max_epochs wins)
+    params = {**({} if args.epochs is None else {"max_epochs": args.epochs}), **dict(args.set)}
+    if params:
+        settings = {**settings, "params": {**settings["params"], **params}}
     if args.seed is not None:
         settings = {**settings, "seed": args.seed}
-    if args.set:
-        settings = {**settings, "params": {**settings["params"], **dict(args.set)}}
     schema = SCHEMAS[settings["schema"]]
     if args.measure_only:
         shipped = load_model(path)
