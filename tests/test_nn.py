@@ -4,7 +4,7 @@ import torch
 from torchvision.models import resnet18
 
 from sklearn_fkd import FaceKeypointRegressor
-from sklearn_fkd.nn import HeatmapFPN, KeypointCNN, MaskedKeypointLoss, ResNet18Keypoints, UNet
+from sklearn_fkd.nn import KeypointCNN, MaskedKeypointLoss, ResNet18Keypoints, UNet
 from sklearn_fkd.nn.heatmaps import soft_argmax
 
 
@@ -56,21 +56,6 @@ def test_soft_argmax_finds_a_peak_and_modules_keep_shapes():
     assert UNet(5, depth=3, base_channels=4)(x).shape == (2, 5, 37, 45)
     with pytest.raises(ValueError, match="odd"):
         KeypointCNN(10, kernel_size=4)
-
-
-@pytest.mark.parametrize("size", [(64, 64), (37, 45), (97, 130)])
-def test_fpn_patch_stem_gives_the_maps_of_the_stride_2_stem(size):
-    """A stride-4 patch stem pads to whole patches: the maps have the stride-2 stem's
-    shape, ceil(H / 4) x ceil(W / 4), for any input size; its first stage keeps the
-    resolution, so it has no stride-2 features at all."""
-    torch.manual_seed(0)
-    x = torch.randn(2, 1, *size)
-    small = {"widths": (8, 16), "blocks": (1, 1)}
-    two, four = HeatmapFPN(5, **small), HeatmapFPN(5, **small, stem_stride=4)
-    assert four(x).shape == two(x).shape == (2, 5, -(-size[0] // 4), -(-size[1] // 4))
-    assert four.stem[0].stride == (4, 4) and four.stages[0][0].body[0][0].stride == (1, 1)
-    with pytest.raises(ValueError, match="stem_stride must be 2 or 4"):
-        HeatmapFPN(5, stem_stride=8)
 
 
 def test_fused_inference_matches_and_follows_weight_changes():

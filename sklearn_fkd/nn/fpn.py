@@ -45,10 +45,8 @@ class BasicBlock(nn.Module):
 class HeatmapFPN(MapsWithPrior):
     """One logit map per keypoint at ``output_stride``, from a light ResNet encoder.
 
-    A stem (a 3x3 convolution at stride 2, or a 4x4 "patch" convolution at stride 4),
-    then one stage per entry of ``widths`` (strides 4, 8, 16, 32), each a
-    :class:`BasicBlock` that halves the resolution (not the first after a stride-4
-    stem) followed by ``blocks[i] - 1`` more; a top-down
+    A stride-2 stem, then one stage per entry of ``widths`` (strides 4, 8, 16, 32),
+    each a stride-2 :class:`BasicBlock` followed by ``blocks[i] - 1`` more; a top-down
     path (feature pyramid, Lin et al. 2017) adds each stage's 1x1 projection to the
     upsampled coarser one down to ``output_stride``, and a 1x1 convolution gives the
     maps. Most of the computation sits at strides 4-16, where a CPU convolves
@@ -65,11 +63,6 @@ class HeatmapFPN(MapsWithPrior):
         Basic blocks per stage.
     stem_channels : int, default=24
     decoder_channels : int, default=64
-    stem_stride : {2, 4}, default=2
-        2: a 3x3 convolution at stride 2, then the first stage halves the resolution.
-        4: a 4x4 convolution at stride 4 (non-overlapping patches) and a first stage
-        at full resolution, which skips the stride-2 features, the step's most
-        memory-bound layers on a CPU.
     output_stride : {4, 8, 16}, default=4
 
     Notes
@@ -88,7 +81,6 @@ class HeatmapFPN(MapsWithPrior):
         stem_channels: int = 24,
         decoder_channels: int = 64,
         output_stride: int = 4,
-        stem_stride: int = 2,
     ):
         super().__init__()
         widths, blocks = tuple(int(w) for w in widths), tuple(int(b) for b in blocks)
@@ -101,24 +93,13 @@ class HeatmapFPN(MapsWithPrior):
             raise ValueError(
                 f"output_stride must be 4, 8 or 16 (within the stages), got {output_stride}"
             )
-        if stem_stride not in (2, 4):
-            raise ValueError(f"stem_stride must be 2 or 4, got {stem_stride}")
-        self.output_stride, self.stem_stride = output_stride, stem_stride
-        if stem_stride == 2:
-            self.stem = _conv_bn_relu(in_channels, stem_channels, stride=2)
-        else:
-            self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, stem_channels, 4, 4, bias=False),
-                nn.BatchNorm2d(stem_channels),
-                nn.ReLU(inplace=True),
-            )
+        self.output_stride = output_stride
+        self.stem = _conv_bn_relu(in_channels, stem_channels, stride=2)
         stages, c = [], stem_channels
-        for i, (width, n) in enumerate(zip(widths, blocks, strict=True)):
-            stride = 1 if i == 0 and stem_stride == 4 else 2
+        for width, n in zip(widths, blocks, strict=True):
             stages.append(
                 nn.Sequential(
-                    BasicBlock(c, width, stride),
-                    *(BasicBlock(width, width) for _ in range(n - 1)),
+                    BasicBlock(c, width, 2), *(BasicBlock(width, width) for _ in range(n - 1))
                 )
             )
             c = width
@@ -130,8 +111,6 @@ class HeatmapFPN(MapsWithPrior):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = []
-        if self.stem_stride == 4:  # pad to whole patches: ceil(H / 4) as with stride 2 twice
-            x = F.pad(x, (0, -x.shape[-1] % 4, 0, -x.shape[-2] % 4))
         x = self.stem(x)
         for stage in self.stages:
             x = stage(x)
