@@ -122,6 +122,29 @@ def test_the_card_command_names_the_options_that_changed_the_training():
             train_pretrained.parse_setting(bad)
 
 
+@pytest.mark.parametrize(
+    ("setting", "error"),
+    [
+        ("modul__stem_channels=16", "modul__stem_channels"),
+        ("module__stem_channel=16", "stem_channel"),
+    ],
+)
+def test_a_misspelt_setting_fails_before_the_faces_load(monkeypatch, setting, error):
+    """``--set`` names are checked on noise images first: a misspelt estimator or
+    network parameter fails with its name in the message, without loading any data."""
+    train_pretrained = import_benchmark("train_pretrained")
+
+    def no_loading(spec):
+        raise AssertionError(f"loaded {spec} before the settings were checked")
+
+    monkeypatch.setattr(train_pretrained, "load_dataset", no_loading)
+    with pytest.raises((ValueError, TypeError), match=error):
+        train_pretrained.main(["ibug68", "--held-out", "--epochs", "1", "--set", setting])
+    # a valid one passes the check and goes on to load the faces
+    with pytest.raises(AssertionError, match="loaded youtube:train"):
+        train_pretrained.main(["ibug68", "--held-out", "--set", "module__stem_channels=16"])
+
+
 def test_small_data_rerun_of_one_model_replaces_its_rows_in_place(tmp_path, monkeypatch):
     bench_small = import_benchmark("bench_small")
     common = import_benchmark("_common")
