@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.base import clone
 from sklearn.model_selection import GroupShuffleSplit
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
@@ -114,12 +115,18 @@ def test_float_pixels_on_another_scale_warn(small_imm):
     [({"batch_size": 0}, "batch_size must be an integer >= 1"),
      ({"batch_size": -3}, "batch_size must be an integer >= 1"),
      ({"device": "tpu"}, "device must be 'auto', 'cpu', 'cuda'"),
-     ({"lr": 0.0}, "lr must be a number > 0")],
+     ({"lr": 0.0}, "lr must be a number > 0"),
+     ({"lr": "abc"}, "lr must be a number > 0"),
+     ({"max_epochs": "ten"}, "max_epochs must be an integer >= 1")],
 )  # fmt: skip
 def test_bad_parameters_are_refused_at_fit_by_name(small_imm, params, message):
+    """At fit, by name; get_params and clone (which build the default callbacks, the
+    cosine schedule from lr and max_epochs among them) still work before that."""
     X, y, _ = small_imm
+    est = clone(tiny(**params))
+    assert all(est.get_params()[name] == value for name, value in params.items())
     with pytest.raises(ValueError, match=message):
-        tiny(**params).fit(X[:8], y[:8])
+        est.fit(X[:8], y[:8])
 
 
 def test_bad_boxes_are_refused_with_what_is_wrong(small_imm):

@@ -15,6 +15,7 @@ name) or :meth:`KeypointNet.build_module` (any network), and may override
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -504,10 +505,16 @@ class KeypointNet(NeuralNet):
         """skorch's defaults plus the cosine schedule (validated in fit, not here)."""
         callbacks = list(super()._default_callbacks)
         if self.lr_schedule == "cosine":
+            # get_params and clone build these before fit checks lr and max_epochs:
+            # a value that is not a number must reach that check, not fail here
+            numbers_given = all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool)
+                for v in (self.lr, self.max_epochs)
+            )
             schedule = LRScheduler(
                 torch.optim.lr_scheduler.CosineAnnealingLR,
-                T_max=max(1, self.max_epochs),
-                eta_min=self.lr * 0.01,
+                T_max=max(1, self.max_epochs) if numbers_given else 1,
+                eta_min=self.lr * 0.01 if numbers_given else 0.0,
             )
             callbacks.append(("lr_schedule", schedule))
         if self.freeze_encoder:
