@@ -11,14 +11,14 @@
 epochs at 160x160, seed 0, unless ``--epochs``/``--seed`` say otherwise, and any
 estimator parameter ``--set NAME=VALUE`` changes (checked on noise images before the
 faces load), all recorded on the card; the shipped file is the earlier 72 epochs at
-128x128, as its card says), trained on all shared 68-point faces: the YouTube Faces frames, training and test (Wolf et al. 2011), 300-W
-HELEN, LFPW and AFW (Sagonas et al.; Le et al. 2012; Belhumeur et al. 2011; Zhu &
-Ramanan 2012), the in-the-wild ones (HELEN, LFPW, AFW) listed three times per epoch, as
-the recipe is measured. So the NMEs on its card are *training-set* figures, and the card
-says so. The held-out figures of the recipe come from training it on the benchmark split
-(AFW and the YouTube test frames left out): ``--held-out`` writes that model to
-``benchmarks/output/`` (``bench_pipeline.py --model`` takes it), and ``bench_68.py
---recipe`` trains it too.
+128x128, as its card says), trained on all shared 68-point faces: the YouTube Faces
+frames, training and test (Wolf et al. 2011), 300-W HELEN, LFPW and AFW (Sagonas et al.;
+Le et al. 2012; Belhumeur et al. 2011; Zhu & Ramanan 2012), the in-the-wild ones (HELEN,
+LFPW, AFW) listed three times per epoch, as the recipe is measured. So the NMEs on its
+card are *training-set* figures, and the card says so. The held-out figures of the
+recipe come from training it on the benchmark split (AFW and the YouTube test frames
+left out): ``--held-out`` writes that model to ``benchmarks/output/``
+(``bench_pipeline.py --model`` takes it), and ``bench_68.py --recipe`` trains it too.
 ``kaggle15`` starts from it (``weights="ibug68"``) on the same faces with their points
 converted to Kaggle's 15 (eye centres = means of the eye contours). The file is written
 to ``sklearn_fkd/models/NAME.fkd`` with float16 weights and a model card in its metadata:
