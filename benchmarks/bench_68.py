@@ -13,6 +13,8 @@ from ``bench_peers.py`` on the same images (dlib was trained on 300-W, AFW inclu
     python benchmarks/bench_68.py --recipe               # make_recipe("ibug68")
     python benchmarks/bench_68.py --recipe --model benchmarks/output/ibug68_held_out.fkd
                     # a fitted recipe on the same split (train_pretrained.py ibug68 --held-out)
+    python benchmarks/bench_68.py --recipe --model FILE --results 68points_recipe_hour
+                    # the same, into another results file
     python benchmarks/bench_68.py --ablation --epochs 12  # each lever off, same seed/epochs
     python benchmarks/bench_68.py --ablation --epochs 12 --lever recipe --lever no-lfpw
                     # some levers: the others' rows (same epochs and --train) stay in the file
@@ -24,7 +26,8 @@ A data lever marked "same images seen" trains for ``epochs * len(train) / len(it
 epochs (rounded), so it costs what the recipe costs; an input size marked "same pixels
 seen" trains for ``epochs * (recipe size / size) ** 2`` epochs.
 
-Results: ``68points_recipe.json``, ``68points_ablation.json``, ``68points_<size>.json``.
+Results: ``68points_recipe.json`` (or ``--results``), ``68points_ablation.json``,
+``68points_<size>.json``.
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ ABLATION = {
     "one-scale": (
         "one crop scale at test time",
         {"predict": {"facecrop__test_scales": (1.0,)}},
+    ),
+    "no-offset": (
+        "no flip-offset correction",
+        {"predict": {"heatmapkeypointestimator__correct_flip_offset": False}},
     ),
     "no-mean-start": ("no mean-shape start", {"estimator": {"mean_shape_start": False}}),
     "96px": ("96x96 input", {"size": 96}),
@@ -293,6 +300,11 @@ def main(argv=None):
     parser.add_argument(
         "--model", default=None, help="with --recipe: evaluate this fitted recipe, no training"
     )
+    parser.add_argument(
+        "--results",
+        default=None,
+        help="with --recipe --model: the results file's name (default 68points_recipe)",
+    )
     args = parser.parse_args(argv)
     tests = {name: load_dataset(spec) for name, spec in TESTS.items()}
     train = load_dataset(args.train)
@@ -308,8 +320,10 @@ def main(argv=None):
         fit_s = card["train_seconds"]  # written by train_pretrained.py
         pipe.set_params(**recipe_predict_settings())
         rows += evaluate_pipeline(label, pipe, tests, base, fit_s, through_detector=True)
-        rows += evaluate_lever(pipe, "one-scale", label, tests, base, fit_s)
-        name = "68points_recipe"
+        for lever in ("one-scale", "no-offset"):
+            pipe.set_params(**recipe_predict_settings())
+            rows += evaluate_lever(pipe, lever, label, tests, base, fit_s)
+        name = args.results or "68points_recipe"
     elif args.recipe or args.ablation:
         if args.recipe:
             variants = [("ibug68 recipe", {})]
@@ -344,8 +358,9 @@ def main(argv=None):
                 label, pipe, tests, base, fit_s, through_detector=args.recipe
             )
             if args.recipe:
-                measured += evaluate_lever(pipe, "one-scale", label, tests, base, fit_s)
-                pipe.set_params(**predict_defaults)
+                for lever in ("one-scale", "no-offset"):
+                    measured += evaluate_lever(pipe, lever, label, tests, base, fit_s)
+                    pipe.set_params(**predict_defaults)
             save_results(name, in_lever_order(rows + measured + kept), run_info(args))
         rows = in_lever_order(rows + measured + kept)
     else:

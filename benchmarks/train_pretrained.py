@@ -121,8 +121,10 @@ def benchmark_nmes(model, schema) -> dict:
 
 
 def measured_card(shipped, schema, data: str) -> dict:
-    """The card's measured part: the reproducible AFW check and the benchmark NMEs."""
+    """The card's measured part: the flip offset the model subtracts (pixels of its
+    input), the reproducible AFW check and the benchmark NMEs."""
     return {
+        "prediction_offset_px": [round(float(v), 3) for v in shipped[-1].prediction_offset_],
         "nme_afw50_true_boxes": afw_check(shipped, schema),
         "nme": benchmark_nmes(shipped, schema),
         "nme_note": held_out_note(data),
@@ -171,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--measure-only",
         action="store_true",
         help="no training: give the file its recipe's current prediction settings "
-        "(test_scales), measure it again, rewrite its card's measured figures and licence note",
+        "(test_scales; a flip offset measured on 1,000 of its training faces when it has "
+        "none), measure it again, rewrite its card's measured figures and licence note",
     )
     return parser
 
@@ -192,8 +195,11 @@ def main(argv=None) -> Path:
     schema = SCHEMAS[settings["schema"]]
     if args.measure_only:
         shipped = load_model(path)
-        # a file saved before its recipe predicted at several crop scales gets them
+        # a file saved before its recipe predicted at several crop scales gets them, and
+        # one saved before fit measured the flip offset gets it from its training faces
         shipped.set_params(facecrop__test_scales=RECIPES[settings["recipe"]]["test_scales"])
+        if not shipped[-1].prediction_offset_.any():
+            measure_prediction_offset(shipped, settings, schema)
         card = {
             **model_info(path)["metadata"]["card"],
             "test_scales": list(shipped[0].test_scales),
@@ -263,6 +269,23 @@ def recipe_pipeline(settings: dict, schema):
         warnings.simplefilter("ignore", UserWarning)
         probe.fit(images, points)
     return pipe
+
+
+def measure_prediction_offset(pipe, settings: dict, schema) -> None:
+    """Set the fitted recipe's ``prediction_offset_`` as its fit would have: on up to
+    1,000 of its training faces, cropped from their true boxes."""
+    data = load_dataset(settings["data"])
+    rows = np.random.default_rng(settings["seed"]).permutation(len(data.keypoints))[:1000]
+    images = [data.images[i] for i in rows]
+    points = convert_keypoints(data.keypoints[rows], IBUG68, schema)
+    boxes = keypoint_boxes(data.keypoints[rows])
+    for name, step in pipe.steps[:-1]:
+        given = {"boxes": boxes} if name == "facecrop" else {}
+        if hasattr(step, "transform_keypoints"):
+            points = step.transform_keypoints(images, points, **given)
+        images = step.transform(images, **given)
+    pipe[-1].fit_prediction_offset(images, points)
+    print(f"prediction offset {pipe[-1].prediction_offset_.round(3).tolist()} px", flush=True)
 
 
 def train(name: str, settings: dict, schema):

@@ -2,12 +2,13 @@
 
 The exported graph holds what the estimator does inside the crop it is given:
 scaling (uint8 pixels to [0, 1]), standardisation, the network, the decoding of its
-outputs (and the test-time flip, when the estimator uses it) and the map back to
-pixels. It takes ``pixels`` of shape ``(batch, H, W, C)`` at the fitted image size and
-returns ``keypoints`` of shape ``(batch, K, 2)`` in those images' pixels. The geometric
-steps of a pipeline (face crop, resize) stay in Python: apply them first (for a
-pipeline ``pipe``, ``pipe[:-1].transform(images)``) and map the points back with their
-point maps, or use :meth:`~sklearn_fkd.pipeline.KeypointPipeline.predict` for that.
+outputs (and the test-time flip, when the estimator uses it), the map back to
+pixels and the estimator's ``prediction_offset_``. It takes ``pixels`` of shape
+``(batch, H, W, C)`` at the fitted image size and returns ``keypoints`` of shape
+``(batch, K, 2)`` in those images' pixels. The geometric steps of a pipeline (face
+crop, resize) stay in Python: apply them first (for a pipeline ``pipe``,
+``pipe[:-1].transform(images)``) and map the points back with their point maps, or use
+:meth:`~sklearn_fkd.pipeline.KeypointPipeline.predict` for that.
 
 Needs the optional extra: ``pip install "sklearn-fkd[onnx]"`` (onnx, onnxruntime,
 onnxscript).
@@ -42,6 +43,8 @@ class _ExportedNetwork(nn.Module):
         self.register_buffer("std", torch.as_tensor(est.input_std_).view(1, -1, 1, 1))
         self.scale = 1.0 / 255.0 if uint8_input else 1.0
         self.register_buffer("perm", torch.as_tensor(est.schema_.flip_permutation))
+        offset = est._prediction_offset() if est.correct_flip_offset else torch.zeros(2)
+        self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float32))
 
     def _coordinates(self, x: torch.Tensor) -> torch.Tensor:
         return self.est.decode_outputs(self.network(x).float())
@@ -55,7 +58,7 @@ class _ExportedNetwork(nn.Module):
             mirrored = self._coordinates(x.flip(-1)).reshape(-1, k, 2)
             mirrored = mirrored[:, self.perm] * torch.tensor([-1.0, 1.0])
             coords = (coords + mirrored) / 2
-        return normalized_to_pixels(coords, self.est.image_size_)
+        return normalized_to_pixels(coords, self.est.image_size_) - self.offset
 
 
 def export_onnx(

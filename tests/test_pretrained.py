@@ -54,7 +54,13 @@ def test_the_cards_say_what_each_model_is_and_how_it_was_made():
         # predicted as its recipe predicts (the card's figures were measured so)
         recipe_scales = RECIPES[card["training"]["recipe"]]["test_scales"]
         assert tuple(card["test_scales"]) == recipe_scales
-        assert load_pretrained(name)[0].test_scales == recipe_scales
+        model = load_pretrained(name)
+        assert model[0].test_scales == recipe_scales
+        # the flip offset it subtracts, measured on its training faces, is on the card
+        np.testing.assert_allclose(
+            model[-1].prediction_offset_, card["prediction_offset_px"], atol=1e-3
+        )
+        assert model[-1].prediction_offset_.any()
 
 
 FRESH = """
