@@ -280,10 +280,11 @@ def measure_prediction_offset(pipe, settings: dict, schema) -> None:
     points = convert_keypoints(data.keypoints[rows], IBUG68, schema)
     boxes = keypoint_boxes(data.keypoints[rows])
     for name, step in pipe.steps[:-1]:
-        given = {"boxes": boxes} if name == "facecrop" else {}
-        if hasattr(step, "transform_keypoints"):
-            points = step.transform_keypoints(images, points, **given)
-        images = step.transform(images, **given)
+        if hasattr(step, "point_map"):  # the crop of the boxes (not of the points' box)
+            point_map = step.point_map(images, **({"boxes": boxes} if name == "facecrop" else {}))
+            images, points = step.warp(images, point_map), point_map.forward(points)
+        else:
+            images = step.transform(images)
     pipe[-1].fit_prediction_offset(images, points)
     print(f"prediction offset {pipe[-1].prediction_offset_.round(3).tolist()} px", flush=True)
 
