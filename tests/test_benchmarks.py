@@ -54,8 +54,9 @@ def test_prediction_levers_set_the_recipes_pipeline_parameters(bench_68):
     assert settings == {
         "facecrop__test_scales": (0.85, 1.0, 1.15),
         "heatmapkeypointestimator__test_flip": True,
+        "heatmapkeypointestimator__correct_flip_offset": True,
     }
-    for lever in ("no-flip", "one-scale"):
+    for lever in ("no-flip", "one-scale", "no-offset"):
         (key, value), *_ = bench_68.ABLATION[lever][1]["predict"].items()
         assert key in settings and value != settings[key]
 
