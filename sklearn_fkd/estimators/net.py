@@ -1002,16 +1002,7 @@ class KeypointNet(NeuralNet):
         self
         """
         check_is_fitted(self, "module_")
-        Xt = self._check_images(X)
-        y_flat = self.prepare_targets(y)
-        check_consistent_length(X=Xt, y=y_flat)
-        if y_flat.shape[1] != 2 * self.n_keypoints_:
-            raise ValueError(
-                f"y has {y_flat.shape[1] // 2} points, the estimator was fitted on "
-                f"{self.n_keypoints_}"
-            )
-        targets = torch.from_numpy(self._normalize(y_flat).astype(np.float32))
-        self._set_prediction_offset(KeypointDataset(Xt, targets))
+        self._set_prediction_offset(self._training_data(X, y, reset=False))
         return self
 
     def _set_prediction_offset(self, dataset: KeypointDataset) -> None:
