@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar", "FreezeEncoder", "HeldOutScore", "WeightAveraging"]
+__all__ = [
+    "EpochProgressBar",
+    "FreezeEncoder",
+    "HeldOutScore",
+    "NonFiniteLossError",
+    "StopOnNonFiniteLoss",
+    "WeightAveraging",
+]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; training stopped."""
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop training with :class:`NonFiniteLossError`, naming the epoch, when an epoch's
+    training loss is NaN or infinite (every estimator has it by default): fitting on
+    would only produce NaN points."""
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1].get("train_loss")
+        if loss is not None and not math.isfinite(loss):
+            raise NonFiniteLossError(
+                f"the training loss became {loss} at epoch {len(net.history)}: the "
+                "network's weights are no longer usable. Lower lr, check that y holds pixel "
+                "coordinates of these images, or start from other weights"
+            )
 
 
 class EpochProgressBar(Callback):

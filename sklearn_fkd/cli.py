@@ -58,10 +58,17 @@ def _check_new_file(path: str, force: bool) -> Path:
 
 
 def _check_output_folder(path: str) -> Path:
-    """An output folder that may be written into (it may exist already)."""
+    """An output folder that may be written into (it may exist already; no file on its
+    path). Checked before the work."""
     out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--output {out} is a file; give a folder")
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "" if folder == out else f": {folder} is a file, not a folder"
+                raise CommandError(f"--output {out} is a file; give a folder{where}")
+            if not os.access(folder, os.W_OK):
+                raise CommandError(f"--output {out}: cannot write in {folder}")
+            break
     return out
 
 
@@ -188,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "images",
         nargs="+",
-        help="image files or folders of images (a model file first is taken as --model)",
+        help="image files or folders of images (a model file among them is taken as --model)",
     )
     predict.add_argument(
         "--model",
@@ -198,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trust_pickle(predict)
     predict.add_argument("--output", default="predictions", help="folder to write into")
     predict.add_argument("--format", choices=("csv", "json"), default="csv")
+    predict.add_argument(
+        "--force", action="store_true", help="replace keypoints.csv/.json in --output if present"
+    )
     predict.add_argument("--no-plots", action="store_true", help="skip the annotated PNGs")
     predict.add_argument(
         "--min-score",
@@ -341,9 +351,9 @@ def _train(args) -> int:
 
 def _load_model(path: str, args, device=None):
     from .persistence import load_model
-    from .pretrained import PretrainedWeights, pretrained_path
+    from .pretrained import is_pretrained_name, pretrained_path
 
-    if path in {m.value for m in PretrainedWeights} and not Path(path).exists():
+    if is_pretrained_name(path) and not Path(path).exists():
         path = pretrained_path(path)
     model = load_model(path, device=device, trusted=args.trust_pickle)
     if not hasattr(model, "predict"):
@@ -459,13 +469,48 @@ def _image_files(items: list[str]) -> list[Path]:
 
 
 def _is_model_file(item: str) -> bool:
-    """Whether a ``predict`` argument names a model file rather than an image."""
-    from .datasets import IMAGE_SUFFIXES
+    """Whether a ``predict`` argument is a model file rather than a photo, by what the
+    file is: a sklearn-fkd model archive, or a pickle (``.joblib``, ``.pkl``,
+    ``.pickle``, refused unless trusted) that no image decoder recognises."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .persistence.archive import is_model_archive
 
     path = Path(item)
-    return path.suffix.lower() not in IMAGE_SUFFIXES and (
-        path.suffix.lower() in (".fkd", ".joblib", ".pkl", ".pickle") or path.is_file()
-    )
+    if not path.is_file():
+        return False
+    if is_model_archive(path):
+        return True
+    try:
+        with Image.open(path):
+            return False  # a photo of any format PIL reads (webp, gif...)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        pass
+    return path.suffix.lower() in (".fkd", ".joblib", ".pkl", ".pickle")
+
+
+def _model_and_photos(args) -> tuple[str, list[str]]:
+    """The model (``--model``, a model file among the arguments, else ibug68) and the
+    photo arguments."""
+    models = [item for item in args.images if _is_model_file(item)]
+    photos = [item for item in args.images if item not in models]
+    if len(models) > 1 or (models and args.model is not None):
+        named = ([args.model] if args.model else []) + models
+        raise CommandError(f"more than one model given: {', '.join(map(str, named))}")
+    if not photos:
+        raise CommandError("no image given")
+    return args.model or (models[0] if models else "ibug68"), photos
+
+
+def _read_photos(files: list[Path]) -> tuple[list[Path], list, list[str]]:
+    """The readable photos and their files, and a line per photo that is not readable."""
+    from .datasets import loading_progress, read_images
+
+    with loading_progress("loading images"):
+        images = read_images(files, errors="return")
+    read = [(f, im) for f, im in zip(files, images, strict=True) if not isinstance(im, Exception)]
+    skipped = [str(im) for im in images if isinstance(im, Exception)]
+    return [f for f, _ in read], [im for _, im in read], skipped
 
 
 def _distinct_names(files: list[Path]) -> list[str]:
@@ -489,22 +534,21 @@ def _distinct_names(files: list[Path]) -> list[str]:
     return names
 
 
-def _predict(args) -> None:
+def _predict(args) -> int:
     import numpy as np
 
-    from .datasets import loading_progress, read_images
     from .photos import predict_faces
 
     out = _check_output_folder(args.output)  # before any work
-    images_given, model_name = list(args.images), args.model
-    if model_name is None and _is_model_file(images_given[0]):
-        model_name = images_given.pop(0)  # the older form: predict MODEL IMAGES...
-    if not images_given:
-        raise CommandError("no image given")
-    model = _load_model(model_name or "ibug68", args, device=args.device)
-    files = _image_files(images_given)
-    with loading_progress("loading images"):
-        images = read_images(files)
+    points_file = out / f"keypoints.{args.format}"
+    if points_file.exists() and not args.force:
+        raise CommandError(f"{points_file} exists; pass --force to replace it")
+    model_name, photos = _model_and_photos(args)
+    files = _image_files(photos)
+    model = _load_model(model_name, args, device=args.device)
+    files, images, skipped = _read_photos(files)
+    if not images:
+        raise CommandError(f"no readable image: {'; '.join(skipped[:3])}")
     steps = getattr(model, "steps", None)
     every_face = bool(steps) and hasattr(steps[0][1], "detector_calibration_")
     if args.min_score is not None and not every_face:
@@ -553,6 +597,9 @@ def _predict(args) -> None:
         f"{len(files)} images, {n_faces} faces in {secs:.2f} s "
         f"({1000 * secs / len(files):.0f} ms/image); written to {out}/: {', '.join(written)}"
     )
+    for line in skipped:
+        print(f"sklearn-fkd predict: skipped: {line}", file=sys.stderr)
+    return 1 if skipped else 0
 
 
 def _write_points(out: Path, fmt: str, files: list[Path], results) -> str:

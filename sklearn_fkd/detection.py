@@ -23,8 +23,9 @@ relation, so crops made from detections look like the crops a model was trained 
 
 from __future__ import annotations
 
-import functools
 import importlib.util
+import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -81,12 +82,30 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-@functools.lru_cache(maxsize=1)
-def _lbp_cascade():
+#: the detectors' native objects, one set per thread: neither dlib's detector nor
+#: scikit-image's cascade may be shared between threads (a shared dlib detector returned
+#: other images' boxes)
+_PER_THREAD = threading.local()
+
+
+def _per_thread(make: Callable[[], object]) -> object:
+    """``make()``'s result, made once in each thread that asks."""
+    cache = _PER_THREAD.__dict__.setdefault("objects", {})
+    if make not in cache:
+        cache[make] = make()
+    return cache[make]
+
+
+def _make_lbp_cascade():
     from skimage.data import lbp_frontal_face_cascade_filename
     from skimage.feature import Cascade
 
     return Cascade(lbp_frontal_face_cascade_filename())
+
+
+def _lbp_cascade():
+    """This thread's LBP cascade."""
+    return _per_thread(_make_lbp_cascade)
 
 
 class LBPFaceDetector(_Detector):
@@ -157,13 +176,17 @@ class LBPFaceDetector(_Detector):
         return _suppress_overlaps(boxes, areas)
 
 
-@functools.lru_cache(maxsize=1)
-def _dlib_hog():
+def _make_dlib_hog():
     try:
         import dlib
     except ImportError as exc:
         raise ImportError(f"the 'hog' face detector needs dlib: {DLIB_EXTRA}") from exc
     return dlib.get_frontal_face_detector()
+
+
+def _dlib_hog():
+    """This thread's dlib HOG detector."""
+    return _per_thread(_make_dlib_hog)
 
 
 class HOGFaceDetector(_Detector):

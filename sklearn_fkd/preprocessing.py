@@ -144,6 +144,13 @@ class Resize(_GeometricStep):
     def warp(self, X, point_map: PointMap) -> np.ndarray:
         """Resized images, ``(n, H', W'[, C])``."""
         images = check_images(X)
+        channels = {1 if im.ndim == 2 else im.shape[2] for im in images}
+        if len(channels) > 1:
+            raise ValueError(
+                f"X mixes images of {' and '.join(map(str, sorted(channels)))} channels, which "
+                "Resize cannot stack into one array: put Grayscale() before Resize, or give "
+                "images of one kind"
+            )
         return np.stack(
             [
                 resize_image(im, (w, h))

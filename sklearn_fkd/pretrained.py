@@ -23,9 +23,17 @@ from __future__ import annotations
 
 import enum
 import os
+import zipfile
 from pathlib import Path
 
-__all__ = ["PretrainedWeights", "list_pretrained", "load_pretrained", "pretrained_path"]
+__all__ = [
+    "PretrainedWeights",
+    "is_pretrained_name",
+    "list_pretrained",
+    "load_pretrained",
+    "pretrained_path",
+    "weights_kind",
+]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -110,15 +118,73 @@ def list_pretrained() -> list[dict]:
     return cards
 
 
-def resolve_weights(weights) -> Path:
-    """``weights=`` as a file: a shipped model's name or member, or a local model file."""
-    if isinstance(weights, PretrainedWeights) or (
+def is_pretrained_name(weights) -> bool:
+    """Whether ``weights`` is a shipped model's name or :class:`PretrainedWeights` member."""
+    return isinstance(weights, PretrainedWeights) or (
         isinstance(weights, str) and weights in {m.value for m in PretrainedWeights}
-    ):
-        return pretrained_path(weights)
-    if isinstance(weights, (str, os.PathLike)) and Path(weights).is_file():
-        return Path(weights)
-    raise ValueError(
-        f"weights must name a pretrained model ({', '.join(m.value for m in PretrainedWeights)}), "
-        f"a PretrainedWeights member or a model file, got {weights!r}"
     )
+
+
+#: what a ``weights=`` value can be
+WEIGHTS_KINDS = ("model", "state_dict")
+
+
+def weights_kind(weights) -> str:
+    """What a ``weights=`` value is, decided by the file's content, not its name.
+
+    Returns
+    -------
+    {"model", "state_dict"}
+        ``"model"``: a shipped model's name or member, or a sklearn-fkd model file (a
+        zip holding ``model.json``); ``"state_dict"``: a file written by
+        ``torch.save`` (its zip format), e.g. torchvision's ResNet-18 weights.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, a path that is not a regular file, or a file of any other
+        kind (a pickle, a photo...): it is never read.
+    """
+    from .persistence.archive import is_model_archive
+
+    if is_pretrained_name(weights):
+        return "model"
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(
+            "weights must be a pretrained model's name, a PretrainedWeights member or a "
+            f"file, got {type(weights).__name__}"
+        )
+    path = Path(weights)
+    known = ", ".join(m.value for m in PretrainedWeights)
+    if not path.is_file():
+        if isinstance(weights, str) and not path.suffix and "/" not in weights:
+            raise ValueError(f"no pretrained model {weights!r}; the package has {known}")
+        raise ValueError(f"weights={str(weights)!r}: no such file (or not a regular file)")
+    if is_model_archive(path):
+        return "model"
+    if _is_torch_save_file(path):
+        return "state_dict"
+    raise ValueError(
+        f"weights={str(weights)!r} is neither a sklearn-fkd model file nor a torch state "
+        "dict written by torch.save: it is not read (a pickle could run code)"
+    )
+
+
+def _is_torch_save_file(path: Path) -> bool:
+    """Whether ``path`` is a zip in torch.save's format (a ``data.pkl`` record)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n == "data.pkl" or n.endswith("/data.pkl") for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def resolve_weights(weights) -> Path:
+    """The model file a ``weights=`` value of kind ``"model"`` names."""
+    if is_pretrained_name(weights):
+        return pretrained_path(weights)
+    if weights_kind(weights) != "model":
+        raise ValueError(f"weights={str(weights)!r} is a torch state dict, not a model file")
+    return Path(weights)

@@ -26,7 +26,7 @@ def test_a_repeated_set_lists_each_face_again_in_the_same_group():
     # the copies of a person share the group a plain "imm:1-2" part would give
     assert set(mix.groups[12:]) == {"imm:1-2:1", "imm:1-2:2"}
     assert list(load_dataset("2*imm:1-2").names) == list(once.names) * 2
-    with pytest.raises(ValueError, match="repeated at least once"):
+    with pytest.raises(ValueError, match="repeated 1 to 1000 times, not 0 times"):
         load_dataset("0*imm:1-2")
 
 

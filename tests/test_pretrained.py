@@ -140,7 +140,7 @@ def test_weights_work_in_clone_and_grid_search(small_imm):
         X[:24], y[:24], groups=groups[:24]
     )
     assert search.best_estimator_.network_spec_[0] == "fpn"
-    with pytest.raises(ValueError, match=r"weights must name a pretrained model .*'ibug86'"):
+    with pytest.raises(ValueError, match=r"no pretrained model 'ibug86'; the package has ibug68"):
         FaceKeypointRegressor(weights="ibug86").fit(X[:8], y[:8])
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 DATA_ENV_VAR = "SKLEARN_FKD_DATA"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp", ".gif"
+)  # fmt: skip
 
 
 def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
@@ -59,8 +61,12 @@ def dataset_folder(name: str, data_home=None, *, hint: str = "") -> Path:
 
 
 def read_image(path: str | os.PathLike, as_gray: bool = False) -> np.ndarray:
-    """Decode one image file to uint8, ``(H, W, 3)`` RGB or ``(H, W)`` grey.
+    """Decode one image file to uint8, ``(H, W, 3)`` RGB or ``(H, W)`` grey, as it is
+    displayed.
 
+    The EXIF orientation is applied (as :func:`PIL.ImageOps.exif_transpose` does), so a
+    phone photo stored sideways is read upright and points are in the displayed frame.
+    16-bit images (PNG, TIFF) are scaled to 8 bits (``round(v / 257)``), not clipped.
     Grey uses PIL's ITU-R 601-2 luma (``L = 0.299 R + 0.587 G + 0.114 B``).
 
     Raises
@@ -71,18 +77,32 @@ def read_image(path: str | os.PathLike, as_gray: bool = False) -> np.ndarray:
     """
     try:
         with Image.open(path) as im:
-            im = im.convert("L" if as_gray else "RGB")
-            return np.asarray(im)
+            return _to_uint8(ImageOps.exif_transpose(im), as_gray)
     except Image.DecompressionBombError as exc:
         raise ValueError(
             f"cannot read image {path}: it has more pixels than PIL's limit of "
             f"{Image.MAX_IMAGE_PIXELS:,} x 2 (a decompression bomb?); raise "
             "PIL.Image.MAX_IMAGE_PIXELS if the file is trusted"
         ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(f"cannot read image {path}: {exc}") from exc
+
+
+#: PIL modes of one channel of more than 8 bits, and the largest value of each
+_WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
+def _to_uint8(im: Image.Image, as_gray: bool) -> np.ndarray:
+    """A PIL image as uint8 RGB or grey; wide grey values scaled, not clipped."""
+    if im.mode in _WIDE_MODES:
+        wide = np.asarray(im, dtype=np.float64)
+        grey = np.clip(np.round(wide * 255.0 / _WIDE_MODES[im.mode]), 0, 255).astype(np.uint8)
+        return grey if as_gray else np.repeat(grey[..., None], 3, axis=2)
+    if im.mode == "F":
+        raise ValueError(f"{im.mode!r} (floating-point) images are not photos; convert them")
+    return np.asarray(im.convert("L" if as_gray else "RGB"))
 
 
 _PROGRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar("progress", default=None)
@@ -106,16 +126,34 @@ def loading_progress(desc: str = "loading images"):
 
 
 def read_images(
-    paths: Sequence[str | os.PathLike], as_gray: bool = False, n_threads: int | None = None
-) -> list[np.ndarray]:
+    paths: Sequence[str | os.PathLike],
+    as_gray: bool = False,
+    n_threads: int | None = None,
+    errors: str = "raise",
+) -> list:
     """Decode many images in parallel threads (JPEG decoding releases the GIL), with a
-    progress bar inside :func:`loading_progress`."""
+    progress bar inside :func:`loading_progress`.
+
+    ``errors="return"`` puts the ``ValueError`` of an unreadable image in its place in
+    the list instead of raising it (the CLI skips such photos and names them).
+    """
     from tqdm.auto import tqdm
+
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return', got {errors!r}")
+
+    def read(path):
+        try:
+            return read_image(path, as_gray)
+        except ValueError as exc:
+            if errors == "raise":
+                raise
+            return exc
 
     n_threads = n_threads or min(8, (os.cpu_count() or 1) + 1)
     desc = _PROGRESS.get()
     with ThreadPoolExecutor(n_threads) as pool:
-        decoded = pool.map(lambda p: read_image(p, as_gray), paths)
+        decoded = pool.map(read, paths)
         return list(tqdm(decoded, total=len(paths), desc=desc, unit="img", disable=desc is None))
 
 

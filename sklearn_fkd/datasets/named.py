@@ -57,6 +57,20 @@ _PERSONS = re.compile(r"^imm:(\d+)-(\d+)$")
 _REPEATED = re.compile(r"^(\d+)\s*\*\s*(.+)$")
 
 
+#: the most times a spec may repeat a data set (``N*name``)
+MAX_REPEAT = 1000
+
+
+def _times(repeated: re.Match, spec: str) -> int:
+    """The ``N`` of an ``N*name`` part, 1 to :data:`MAX_REPEAT`."""
+    times = int(repeated.group(1))
+    if not 1 <= times <= MAX_REPEAT:
+        raise ValueError(
+            f"{spec}: a data set is repeated 1 to {MAX_REPEAT} times, not {times} times"
+        )
+    return times
+
+
 def split_dataset_spec(spec: str) -> list[tuple[int, str]]:
     """The parts of a spec ``a+N*b`` as ``(times, name)`` pairs, without loading them.
 
@@ -79,7 +93,7 @@ def split_dataset_spec(spec: str) -> list[tuple[int, str]]:
     for part in spec.split("+"):
         repeated = _REPEATED.match(part.strip())
         if repeated:
-            parts.append((int(repeated.group(1)), repeated.group(2).strip()))
+            parts.append((_times(repeated, spec), repeated.group(2).strip()))
         else:
             parts.append((1, part.strip()))
     return parts
@@ -119,9 +133,7 @@ def load_dataset(spec: str, data_home=None, as_gray: bool = False) -> Bunch:
         return _concatenate([_load_part(p, data_home, as_gray) for p in parts])
     repeated = _REPEATED.match(parts[0])
     if repeated:
-        times, one = int(repeated.group(1)), repeated.group(2).strip()
-        if times < 1:
-            raise ValueError(f"{spec}: a data set is repeated at least once, not {times} times")
+        times, one = _times(repeated, spec), repeated.group(2).strip()
         return _repeat(load_dataset(one, data_home=data_home, as_gray=as_gray), times)
     bunch = _load_one(parts[0], data_home, as_gray)
     if "names" not in bunch:

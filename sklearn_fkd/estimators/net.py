@@ -31,7 +31,7 @@ from skorch.callbacks import LRScheduler
 from skorch.utils import to_numpy
 
 from ..augment import Augment
-from ..callbacks import FreezeEncoder
+from ..callbacks import FreezeEncoder, StopOnNonFiniteLoss
 from ..keypoints import (
     KeypointSchema,
     check_keypoints,
@@ -45,6 +45,7 @@ from ..nn.heatmaps import normalized_to_pixels, pixels_to_normalized
 from ..nn.losses import LOSS_KINDS, MaskedKeypointLoss
 from ..nn.registry import NETWORKS, build_network
 from ..nn.transfer import MapsToCoordinates, transfer_weights
+from ..pretrained import weights_kind
 from ..utils.validation import check_consistent_length, check_in, check_number
 from .dataset import BatchIterator, KeypointDataset, channel_stats, images_to_tensor
 
@@ -75,6 +76,8 @@ DATALOADER_ARGS = frozenset(
 )
 #: share of the training keypoints outside their images above which fit warns
 OUTSIDE_WARNING_SHARE = 0.1
+#: how many image sizes outside its image a training point may lie before fit refuses it
+FAR_OUTSIDE = 10
 #: training images on which fit measures the prediction offset (correct_flip_offset)
 OFFSET_SAMPLES = 1000
 
@@ -126,21 +129,74 @@ class FitState(torch.nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
-def _names_a_model(weights) -> bool:
-    """Whether ``weights`` names a model to start from (a shipped model's name or
-    member, a model file) rather than, say, a torchvision state dict's path. A bare word
-    counts as a name (so that a misspelt one is reported as such)."""
-    from ..pretrained import PretrainedWeights
+#: the largest image side a fit state may record
+MAX_IMAGE_SIDE = 8192
 
-    if isinstance(weights, PretrainedWeights):
-        return True
-    if not isinstance(weights, (str, os.PathLike)):
-        return False
-    if Path(weights).is_file():
-        import zipfile
 
-        return zipfile.is_zipfile(weights)
-    return isinstance(weights, str) and not Path(weights).suffix and "/" not in weights
+def read_fit_state(state: dict) -> dict[str, np.ndarray]:
+    """The ``fit_state.*`` buffers of a state dict as float64 arrays, checked.
+
+    Raises
+    ------
+    ValueError
+        The buffers are missing, or hold numbers a fit cannot produce: non-finite or
+        non-positive input spreads, an image size that is not 1 to ``MAX_IMAGE_SIDE``
+        whole pixels, an infinite mean shape, or a non-finite prediction offset or one
+        larger than the image.
+    """
+    state = {"fit_state.prediction_offset": torch.zeros(2), **state}  # older weights
+    try:
+        values = {
+            k: state[f"fit_state.{k}"].detach().cpu().double().numpy() for k in FitState.KEYS
+        }
+    except KeyError:
+        raise ValueError(
+            "these weights carry no fit_state (input statistics, image size, mean "
+            "shape): they were not saved by this version's save_params; load them "
+            "into an estimator fitted on the same kind of data"
+        ) from None
+    mean, std, size = values["input_mean"], values["input_std"], values["image_size"]
+    shape, spread = values["mean_shape"], values["mean_shape_std"]
+    offset = values["prediction_offset"].reshape(-1)
+
+    def refuse(what: str) -> None:
+        raise ValueError(f"the weights' fit_state is not one a fit produces: {what}")
+
+    if mean.ndim != 1 or mean.shape != std.shape or not 1 <= len(mean) <= 4:
+        refuse(f"input statistics of shapes {mean.shape} and {std.shape}")
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        refuse(f"input mean {mean.tolist()} and std {std.tolist()} (finite, std > 0)")
+    if size.shape != (2,) or not (
+        np.isfinite(size).all() and (size == np.round(size)).all()
+        and (size >= 1).all() and (size <= MAX_IMAGE_SIDE).all()
+    ):  # fmt: skip
+        refuse(f"image size {size.tolist()}")
+    limit = 100.0 * float(size.max())
+    if shape.ndim != 2 or shape.shape[1] != 2 or shape.shape != spread.shape or not len(shape):
+        refuse(f"mean shape of shape {shape.shape} with spread {spread.shape}")
+    if (np.abs(shape) > limit).any() or (np.abs(spread) > limit).any() or (spread < 0).any():
+        refuse("a mean shape or spread outside 100 image sizes (NaN marks unknown points)")
+    if (
+        offset.shape != (2,)
+        or not np.isfinite(offset).all()
+        or (np.abs(offset) > size.max()).any()
+    ):
+        refuse(f"prediction offset {offset.tolist()} (finite, within the image size)")
+    return values
+
+
+def network_for(spec, n_keypoints: int, n_channels: int, output: str) -> torch.nn.Module:
+    """The network a spec ``(name, params)`` names, for ``n_keypoints`` points,
+    ``n_channels`` input channels and an estimator of ``output`` kind (a heatmap network
+    read out as coordinates by a regressor)."""
+    name, params = spec
+    module = build_network(name, dict(params), n_keypoints, n_channels)
+    made = NETWORKS[name][1]
+    if output == made:
+        return module
+    if output == "coordinates" and made == "maps":
+        return MapsToCoordinates(module)
+    raise ValueError(f"an estimator of {output} needs another network; {name!r} outputs {made}")
 
 
 def _read_state_dict(f_params, use_safetensors: bool) -> dict:
@@ -454,11 +510,13 @@ class KeypointNet(NeuralNet):
         else:
             name, params = self.network_spec()
             spec = (name, {**params, **kwargs})
-        self.network_spec_ = spec
         if spec is None:
             module = self.build_module(self.n_keypoints_, self.n_channels_, **kwargs)
         else:
             module = self._network_of(spec)
+            if spec[1].get("weights") is not None:  # a state dict read into the network
+                spec = (spec[0], {**spec[1], "weights": None})
+        self.network_spec_ = spec
         if loading:
             source = None  # the weights come from the file
         start = getattr(module, "start_from_mean_shape", None)
@@ -487,8 +545,9 @@ class KeypointNet(NeuralNet):
         return False
 
     def _weights_name_a_model(self) -> bool:
-        """Whether ``weights`` names a model to start from (see :func:`_names_a_model`)."""
-        return self.weights is not None and _names_a_model(self.weights)
+        """Whether ``weights`` names a model to start from (see
+        :func:`~sklearn_fkd.pretrained.weights_kind`)."""
+        return self.weights is not None and weights_kind(self.weights) == "model"
 
     def _pretrained_source(self):
         """The fitted estimator whose network ``weights`` names."""
@@ -502,18 +561,8 @@ class KeypointNet(NeuralNet):
         return source
 
     def _network_of(self, spec) -> torch.nn.Module:
-        """The network a spec names, for this estimator's points, channels and output
-        (a heatmap network read out as coordinates by a regressor)."""
-        name, params = spec
-        module = build_network(name, dict(params), self.n_keypoints_, self.n_channels_)
-        output = NETWORKS[name][1]
-        if self.OUTPUT == output:
-            return module
-        if self.OUTPUT == "coordinates" and output == "maps":
-            return MapsToCoordinates(module)
-        raise ValueError(
-            f"{type(self).__name__} needs a network of heatmaps; {name!r} outputs coordinates"
-        )
+        """The network a spec names, for this estimator's points, channels and output."""
+        return network_for(spec, self.n_keypoints_, self.n_channels_, self.OUTPUT)
 
     def _transfer_from(self, source: KeypointNet, module: torch.nn.Module) -> dict:
         """Copy ``source``'s weights into ``module`` (see :func:`transfer_weights`)."""
@@ -554,6 +603,7 @@ class KeypointNet(NeuralNet):
             callbacks.append(("lr_schedule", schedule))
         if self.freeze_encoder:
             callbacks.append(("freeze_encoder", FreezeEncoder(self.freeze_encoder)))
+        callbacks.append(("stop_on_non_finite_loss", StopOnNonFiniteLoss()))
         return callbacks
 
     @contextmanager
@@ -643,17 +693,7 @@ class KeypointNet(NeuralNet):
 
     def _restore_fit_state(self, state: dict) -> None:
         """Set the fitted attributes from a state dict's ``fit_state.*`` entries."""
-        state = {"fit_state.prediction_offset": torch.zeros(2), **state}  # older weights
-        try:
-            values = {
-                k: state[f"fit_state.{k}"].detach().cpu().double().numpy() for k in FitState.KEYS
-            }
-        except KeyError:
-            raise ValueError(
-                "these weights carry no fit_state (input statistics, image size, mean "
-                "shape): they were not saved by this version's save_params; load them "
-                "into an estimator fitted on the same kind of data"
-            ) from None
+        values = read_fit_state(state)
         self.input_mean_ = values["input_mean"].astype(np.float32)
         self.input_std_ = values["input_std"].astype(np.float32)
         self.image_size_ = tuple(int(v) for v in values["image_size"])
@@ -682,10 +722,13 @@ class KeypointNet(NeuralNet):
         if self.freeze_encoder and self.weights is None:
             raise ValueError("freeze_encoder needs weights= (a pretrained encoder to keep)")
         if self.weights is not None:
-            from ..pretrained import resolve_weights
-
-            if _names_a_model(self.weights) or not self._takes_other_weights():
-                resolve_weights(self.weights)  # an unknown name or no such file: say so
+            kind = weights_kind(self.weights)  # an unknown name or file: say so
+            if kind == "state_dict" and not self._takes_other_weights():
+                raise ValueError(
+                    f"weights={str(self.weights)!r} is a torch state dict; only "
+                    "FaceKeypointRegressor(backbone='resnet18') starts from one (a "
+                    "torchvision ResNet-18's); other estimators take a model file or name"
+                )
         if self._accelerator() is None:
             check_device(self.device)
         if self.schema is not None and not isinstance(self.schema, KeypointSchema):
@@ -824,9 +867,25 @@ class KeypointNet(NeuralNet):
                 stacklevel=3,
             )
             Xt, y_flat = Xt[torch.from_numpy(~empty)], y_flat[~empty]
-        dataset = KeypointDataset(Xt, torch.from_numpy(self._normalize(y_flat).astype(np.float32)))
+        dataset = KeypointDataset(Xt, torch.from_numpy(self._normalized_targets(y_flat)))
         dataset.rows = np.flatnonzero(~empty)  # which rows of y it holds
         return dataset
+
+    def _normalized_targets(self, y_flat: np.ndarray) -> np.ndarray:
+        """``y`` in ``[-1, 1]`` units, float32; points more than ``FAR_OUTSIDE`` image
+        sizes outside their image (a 1e308, keypoints of another frame) are refused:
+        they would overflow the loss to NaN."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            normalized = self._normalize(y_flat).astype(np.float32)
+            far = np.abs(normalized) > 2 * FAR_OUTSIDE + 1
+        if far.any():
+            i, j = np.argwhere(far)[0]
+            raise ValueError(
+                f"y[{i}, {j}] = {y_flat[i, j]:g} lies more than {FAR_OUTSIDE} image sizes "
+                "outside its image: keypoints must be finite pixel coordinates of these "
+                "images"
+            )
+        return normalized
 
     @staticmethod
     def _check_points_inside(y_flat: np.ndarray, size: tuple[int, int]) -> None:
