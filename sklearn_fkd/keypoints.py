@@ -338,6 +338,11 @@ def infer_schema(n_points: int) -> KeypointSchema:
 # -- layouts -------------------------------------------------------------------------
 
 
+#: the largest magnitude of a keypoint coordinate, in pixels (no photo is that large; a
+#: 1e308 would overflow the training loss)
+MAX_COORDINATE = 1e7
+
+
 def check_keypoints(y, *, n_points: int | None = None, name: str = "y") -> np.ndarray:
     """Validate keypoints and return a float64 copy in the flat ``(n, 2K)`` layout.
 
@@ -360,7 +365,8 @@ def check_keypoints(y, *, n_points: int | None = None, name: str = "y") -> np.nd
     TypeError
         If ``y`` is not numeric.
     ValueError
-        On a wrong rank, an odd column count, infinite values, a point with exactly one
+        On a wrong rank, an odd column count, infinite values or values beyond
+        ``MAX_COORDINATE`` pixels, a point with exactly one
         missing coordinate, or a point count other than ``n_points``.
     """
     arr = np.asarray(y)
@@ -387,6 +393,14 @@ def check_keypoints(y, *, n_points: int | None = None, name: str = "y") -> np.nd
         )
     if np.isinf(arr).any():
         raise ValueError(f"{name} contains infinite values; use NaN for missing points")
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(arr) > MAX_COORDINATE
+    if huge.any():
+        i, j = np.argwhere(huge)[0]
+        raise ValueError(
+            f"{name}[{i}, {j}] = {arr[i, j]:g}: keypoints are pixel coordinates, at most "
+            f"{MAX_COORDINATE:g} in magnitude"
+        )
     nan = np.isnan(arr)
     half = nan[:, 0::2] != nan[:, 1::2]
     if half.any():
