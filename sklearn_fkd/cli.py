@@ -471,12 +471,15 @@ def _image_files(items: list[str]) -> list[Path]:
 def _is_model_file(item: str) -> bool:
     """Whether a ``predict`` argument is a model file rather than a photo, by what the
     file is: a sklearn-fkd model archive, or a pickle (``.joblib``, ``.pkl``,
-    ``.pickle``, refused unless trusted) that no image decoder recognises."""
+    ``.pickle``, refused unless trusted) that no image decoder recognises; a path that
+    does not exist, by its suffix."""
     from PIL import Image, UnidentifiedImageError
 
     from .persistence.archive import is_model_archive
 
     path = Path(item)
+    if not path.exists():  # nothing to look at: a model by its name (then "not found")
+        return path.suffix.lower() in (".fkd", ".joblib", ".pkl", ".pickle")
     if not path.is_file():
         return False
     if is_model_archive(path):

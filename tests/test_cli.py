@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from sklearn_fkd.cli import main
 from sklearn_fkd.datasets import load_youtube_faces, make_kaggle_like, write_kaggle_csv
@@ -203,13 +204,17 @@ def test_submit_refuses_a_model_of_other_points(imm_model, tmp_path, capsys):
     ("argv", "message"),
     [
         (["train", "--data", "celeba", "--output", "m.fkd"], "unknown data set 'celeba'"),
-        (["predict", "README.md", "x.png"], "README.md is not a sklearn-fkd model file"),
+        (
+            ["predict", "--model", "README.md", "x.png"],
+            "README.md is not a sklearn-fkd model file",
+        ),
         (["predict", "nothing.fkd", "x.png"], "model file nothing.fkd not found"),
         (["evaluate", "nothing.fkd", "--data", "afw"], "not found"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(argv, message, capsys, monkeypatch, tmp_path):
     (tmp_path / "README.md").write_text("# not a model\n")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "x.png")
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, *argv)
     assert code == 1 and message in err and len(err.strip().splitlines()) == 1

@@ -2,6 +2,7 @@
 box jitter, every face of a group photo (detector, predict_faces, the CLI)."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -276,12 +277,9 @@ def test_detectors_by_name_and_the_missing_extra(monkeypatch):
     import sklearn_fkd.detection as detection
 
     monkeypatch.setitem(__import__("sys").modules, "dlib", None)
-    detection._dlib_hog.cache_clear()
-    try:
-        with pytest.raises(ImportError, match=r'pip install "sklearn-fkd\[dlib\]"'):
-            make_detector("hog")
-    finally:
-        detection._dlib_hog.cache_clear()
+    monkeypatch.setattr(detection, "_PER_THREAD", threading.local())  # no detector made yet
+    with pytest.raises(ImportError, match=r'pip install "sklearn-fkd\[dlib\]"'):
+        make_detector("hog")
 
 
 def test_hog_finds_a_small_face_in_a_large_photo():
