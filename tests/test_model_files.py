@@ -111,6 +111,35 @@ def test_only_known_parameters_and_fitted_attributes_load(saved, where, key, val
     refused(craft(saved, evil), match)
 
 
+@pytest.mark.parametrize(
+    ("step", "key", "value", "match"),
+    [
+        (1, "size", 10**6, "at most 8192"),
+        (0, "refine", 10**6, "at most 8"),
+        (0, "test_scales", {"tuple": [1e5]}, "at most 4"),
+        (0, "jitter", "wild", "jitter"),
+        (-1, "lr", 1e300, "at most 1e"),
+    ],
+)
+def test_parameters_a_prediction_costs_by_are_bounded(saved, step, key, value, match):
+    def evil(document):
+        document["model"]["steps"][step][1]["params"][key] = value
+
+    refused(craft(saved, evil), match)
+
+
+def test_nan_and_infinity_in_the_json_are_refused(saved):
+    with zipfile.ZipFile(saved) as zf:
+        text = zf.read("model.json").decode()
+        blob = zf.read("weights.safetensors")
+    text = text.replace('"lr": 0.001', '"lr": NaN')
+    assert "NaN" in text
+    with zipfile.ZipFile(saved, "w") as zf:
+        zf.writestr("model.json", text)
+        zf.writestr("weights.safetensors", blob)
+    refused(saved, "NaN is not a number a model file holds")
+
+
 def test_a_compile_option_in_a_file_never_runs_at_fit(saved, small_imm, tmp_path):
     """The reported attack: compile=True with a shell command as a compiler option,
     run by a later fit. Refused at load; nothing runs."""

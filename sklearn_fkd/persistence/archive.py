@@ -90,9 +90,13 @@ def _depth(value) -> int:
     return deepest
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number a model file holds")
+
+
 def _parse_json(text: bytes, path: Path) -> dict:
-    try:
-        document = json.loads(text)
+    try:  # NaN and Infinity are refused (the writer never writes them)
+        document = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ValueError(f"{path}: its {JSON_MEMBER} is not valid JSON ({reason})") from None

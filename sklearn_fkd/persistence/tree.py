@@ -53,6 +53,16 @@ RESTRICTED_VALUES = {
     "predict_nonlinearity": ("auto", None),
     "use_caching": ("auto", False, True),
 }
+#: the largest number any parameter of a model file may hold, and smaller limits for
+#: the parameters whose size a prediction's cost follows (an image side, refinement
+#: rounds, crop scales and margins)
+MAX_PARAMETER_MAGNITUDE = 1e6
+PARAMETER_LIMITS = {
+    ("Resize", "size"): 8192,
+    ("FaceCrop", "refine"): 8,
+    ("FaceCrop", "test_scales"): 4.0,
+    ("FaceCrop", "margin"): 4.0,
+}
 #: dtypes an array in ``model.json`` may have
 ALLOWED_DTYPES = ("float64", "float32", "int64", "int32", "bool", "uint8")
 #: the most items of one array in ``model.json``
@@ -301,6 +311,9 @@ def _check_parameters(cls: type, params, path: Path, where: str) -> None:
             f"{path}: {where} has the parameter {key!r}, which {cls.__name__} does not take "
             "from a model file"
         )
+    for key, value in params.items():
+        limit = PARAMETER_LIMITS.get((cls.__name__, key), MAX_PARAMETER_MAGNITUDE)
+        _check_magnitudes(value, limit, path, f"{where}.{key}")
     if not network:
         return
     for key, allowed in RESTRICTED_VALUES.items():
@@ -320,6 +333,23 @@ def _check_parameters(cls: type, params, path: Path, where: str) -> None:
         )
     if not isinstance(params.get("device", "auto"), str):
         raise ValueError(f"{path}: {where}.device must be a string")
+
+
+def _check_magnitudes(value, limit: float, path: Path, where: str) -> None:
+    """Every number in a parameter's value (tuples, lists and dicts included) at most
+    ``limit`` in magnitude."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        if len(value) > 10_000:
+            raise ValueError(f"{path}: {where} holds {len(value):,} values")
+        for item in value:
+            _check_magnitudes(item, limit, path, where)
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not (math.isfinite(value) and abs(value) <= limit):
+            raise ValueError(
+                f"{path}: {where} is {value!r}; a model file's value here is at most {limit:g}"
+            )
 
 
 def _check_fitted_numbers(value, path: Path, where: str) -> None:
@@ -411,7 +441,9 @@ def decode(node, path: Path, weights: dict, where: str = "model"):
                 [(n, decode(s, path, weights, f"{where}.{n}")) for n, s in steps], **params
             )
         obj = cls(**params)
-    except (TypeError, AttributeError, IndexError, KeyError) as exc:
+        if cls is FaceCrop:
+            obj._check_params()  # types and ranges, as fit checks them
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
         raise ValueError(f"{path}: {where} cannot be rebuilt: {exc}") from None
     fitted = _check_fitted(cls, node.get("fitted", {}), path, where)
     if isinstance(obj, KeypointNet):
