@@ -548,6 +548,10 @@ def _predict(args) -> int:
         raise CommandError(f"{points_file} exists; pass --force to replace it")
     model_name, photos = _model_and_photos(args)
     files = _image_files(photos)
+    if model_name == "ibug68":  # its detector builds while torch and the model load
+        from .detection import warm_up
+
+        warm_up("auto")
     model = _load_model(model_name, args, device=args.device)
     files, images, skipped = _read_photos(files)
     if not images:
@@ -579,19 +583,16 @@ def _predict(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = [_write_points(out, args.format, files, results)]
     if not args.no_plots:
-        import matplotlib
+        from PIL import Image
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from .drawing import draw_faces
 
-        from .plotting import plot_faces
-
+        schema = getattr(model, "schema_", None)
         for name, image, (faces, boxes, _) in zip(
             _distinct_names(files), images, results, strict=True
         ):
-            ax = plot_faces(image, faces, boxes=boxes, schema=getattr(model, "schema_", None))
-            ax.figure.savefig(out / f"{name}_keypoints.png", dpi=100, bbox_inches="tight")
-            plt.close(ax.figure)
+            drawn = draw_faces(image, faces, boxes=boxes, schema=schema)
+            Image.fromarray(drawn).save(out / f"{name}_keypoints.png")
         written.append(f"{len(files)} *_keypoints.png")
     if every_face and wholes:
         print(f"no face detected in {len(wholes)} image(s), predicted on the whole image: "

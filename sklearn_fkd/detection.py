@@ -23,6 +23,7 @@ relation, so crops made from detections look like the crops a model was trained 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import threading
 from collections.abc import Callable
@@ -41,6 +42,7 @@ __all__ = [
     "calibrate_boxes",
     "detect_faces",
     "make_detector",
+    "warm_up",
 ]
 
 DLIB_EXTRA = 'pip install "sklearn-fkd[dlib]"'
@@ -82,18 +84,34 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-#: the detectors' native objects, one set per thread: neither dlib's detector nor
-#: scikit-image's cascade may be shared between threads (a shared dlib detector returned
-#: other images' boxes)
-_PER_THREAD = threading.local()
+class _NativePool:
+    """The detectors' native objects, lent to one thread at a time: neither dlib's
+    detector nor scikit-image's cascade may be used by two threads at once (a shared
+    dlib detector crashed or returned other images' boxes). Objects are made on demand
+    and kept for reuse; :func:`warm_up` makes one in the background."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: dict[Callable[[], object], list[object]] = {}
+
+    @contextlib.contextmanager
+    def lend(self, make: Callable[[], object]):
+        with self._lock:
+            idle = self._idle.setdefault(make, [])
+            native = idle.pop() if idle else None
+        if native is None:
+            native = make()
+        try:
+            yield native
+        finally:
+            self.give_back(make, native)
+
+    def give_back(self, make: Callable[[], object], native: object) -> None:
+        with self._lock:
+            self._idle.setdefault(make, []).append(native)
 
 
-def _per_thread(make: Callable[[], object]) -> object:
-    """``make()``'s result, made once in each thread that asks."""
-    cache = _PER_THREAD.__dict__.setdefault("objects", {})
-    if make not in cache:
-        cache[make] = make()
-    return cache[make]
+_POOL = _NativePool()
 
 
 def _make_lbp_cascade():
@@ -104,8 +122,8 @@ def _make_lbp_cascade():
 
 
 def _lbp_cascade():
-    """This thread's LBP cascade."""
-    return _per_thread(_make_lbp_cascade)
+    """An LBP cascade lent to this thread (a context manager)."""
+    return _POOL.lend(_make_lbp_cascade)
 
 
 class LBPFaceDetector(_Detector):
@@ -157,14 +175,15 @@ class LBPFaceDetector(_Detector):
             grey /= 255.0
         if min(grey.shape) < self.min_size:
             return np.zeros((0, 4)), np.zeros(0)
-        found = _lbp_cascade().detect_multi_scale(
-            img=grey,
-            scale_factor=self.scale_factor,
-            step_ratio=1,
-            min_size=(self.min_size, self.min_size),
-            max_size=grey.shape,
-            min_neighbor_number=self.min_neighbours,
-        )
+        with _lbp_cascade() as cascade:
+            found = cascade.detect_multi_scale(
+                img=grey,
+                scale_factor=self.scale_factor,
+                step_ratio=1,
+                min_size=(self.min_size, self.min_size),
+                max_size=grey.shape,
+                min_neighbor_number=self.min_neighbours,
+            )
         if not found:
             return np.zeros((0, 4)), np.zeros(0)
         boxes = np.array(
@@ -185,8 +204,35 @@ def _make_dlib_hog():
 
 
 def _dlib_hog():
-    """This thread's dlib HOG detector."""
-    return _per_thread(_make_dlib_hog)
+    """A dlib HOG detector lent to this thread (a context manager)."""
+    return _POOL.lend(_make_dlib_hog)
+
+
+#: what :func:`warm_up` makes, by detector name
+_NATIVE_MAKERS = {"hog": _make_dlib_hog, "lbp": _make_lbp_cascade}
+
+
+def warm_up(detector="auto") -> threading.Thread | None:
+    """Make a detector's native object in a background thread, for the first detection
+    to find ready (dlib's HOG detector takes about 0.3 s to build, which can overlap
+    with loading torch and a model). Does nothing for a callable or a missing extra.
+
+    Returns
+    -------
+    threading.Thread or None
+        The (daemon) thread, already started.
+    """
+    name = resolve_detector_name(detector)
+    make = _NATIVE_MAKERS.get(name) if isinstance(name, str) else None
+    if make is None or (name == "hog" and not dlib_available()):
+        return None
+
+    def build():
+        _POOL.give_back(make, make())
+
+    thread = threading.Thread(target=build, name=f"sklearn-fkd warm-up {name}", daemon=True)
+    thread.start()
+    return thread
 
 
 class HOGFaceDetector(_Detector):
@@ -247,7 +293,6 @@ class HOGFaceDetector(_Detector):
         return self._run(image, self.threshold)
 
     def _run(self, image: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-        detector = _dlib_hog()
         arr = np.asarray(image)
         if arr.dtype != np.uint8:
             arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
@@ -262,7 +307,8 @@ class HOGFaceDetector(_Detector):
         if scale != 1.0:
             size = (max(1, round(arr.shape[1] * scale)), max(1, round(arr.shape[0] * scale)))
             arr = resize_image(arr, size)
-        rects, scores, _ = detector.run(np.ascontiguousarray(arr), 0, threshold)
+        with _dlib_hog() as detector:
+            rects, scores, _ = detector.run(np.ascontiguousarray(arr), 0, threshold)
         if not rects:
             return np.zeros((0, 4)), np.zeros(0)
         boxes = np.array(
@@ -306,7 +352,8 @@ def make_detector(detector="auto"):
             f"got {detector!r}"
         )
     if detector == "hog":
-        _dlib_hog()  # fail now, naming the extra
+        with _dlib_hog():  # fail now, naming the extra
+            pass
     return DETECTORS[detector]()
 
 

@@ -2,7 +2,6 @@
 box jitter, every face of a group photo (detector, predict_faces, the CLI)."""
 
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -277,7 +276,7 @@ def test_detectors_by_name_and_the_missing_extra(monkeypatch):
     import sklearn_fkd.detection as detection
 
     monkeypatch.setitem(__import__("sys").modules, "dlib", None)
-    monkeypatch.setattr(detection, "_PER_THREAD", threading.local())  # no detector made yet
+    monkeypatch.setattr(detection, "_POOL", detection._NativePool())  # no detector made yet
     with pytest.raises(ImportError, match=r'pip install "sklearn-fkd\[dlib\]"'):
         make_detector("hog")
 

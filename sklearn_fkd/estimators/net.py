@@ -451,6 +451,8 @@ class KeypointNet(NeuralNet):
         self.device_ = device
         self.module_.to(device)
         self.criterion_.to(device)
+        if self.optimizer_ is None:
+            return
         for state in self.optimizer_.state.values():
             for key, value in state.items():
                 if torch.is_tensor(value) and key != "step":
@@ -579,6 +581,22 @@ class KeypointNet(NeuralNet):
         report["source"] = f"{self.weights}: {type(source).__name__} ({source.schema_.name})"
         return report
 
+    def initialize_optimizer(self, *args, **kwargs):
+        """skorch's optimizer, made when training needs it: an estimator whose weights are
+        being loaded (a model file, ``load_params``) gets none until it trains, because
+        building a torch optimizer imports torch's compiler stack (over a second)."""
+        if getattr(self, "_loading_weights", False) and self._accelerator() is None:
+            if "optimizer" not in self._optimizers:  # as skorch registers the real one
+                self._register_attribute("optimizer_", None)
+            self.optimizer_ = None
+            return self
+        return super().initialize_optimizer(*args, **kwargs)
+
+    def _ensure_optimizer(self) -> None:
+        """Make the optimizer a loaded estimator deferred (see :meth:`initialize_optimizer`)."""
+        if getattr(self, "optimizer_", None) is None:
+            self._initialize_optimizer()
+
     def initialize_criterion(self):
         """The masked coordinate loss chosen by ``loss``."""
         self.criterion_ = MaskedKeypointLoss(self.loss).to(self.device_)
@@ -660,6 +678,8 @@ class KeypointNet(NeuralNet):
         """skorch's ``save_params``; the weights are written in the standard (contiguous)
         layout, so ``use_safetensors=True`` works, and they include what fit learned
         from the data (input statistics, image size, mean shape: ``fit_state.*``)."""
+        if kwargs.get("f_optimizer") is not None and getattr(self, "initialized_", False):
+            self._ensure_optimizer()
         module = getattr(self, "module_", None)
         if module is None:
             return super().save_params(*args, **kwargs)
@@ -685,6 +705,8 @@ class KeypointNet(NeuralNet):
                 self.initialize()
             finally:
                 del self._loading_weights
+        if kwargs.get("f_optimizer") is not None:
+            self._ensure_optimizer()
         with self._skorch_device():
             super().load_params(f_params, *args, use_safetensors=use_safetensors, **kwargs)
         if f_params is not None:
@@ -988,6 +1010,8 @@ class KeypointNet(NeuralNet):
         """
         self._check_params()
         if isinstance(X, KeypointDataset):
+            if self.warm_start and getattr(self, "initialized_", False):
+                self._ensure_optimizer()
             return super().fit(X, None, **fit_params)
         reset = not (self.warm_start and getattr(self, "initialized_", False))
         return self._train(X, y, reset=reset, seed=True, **fit_params)
@@ -1000,6 +1024,8 @@ class KeypointNet(NeuralNet):
         """
         self._check_params()
         if isinstance(X, KeypointDataset):
+            if getattr(self, "initialized_", False):
+                self._ensure_optimizer()
             return super().partial_fit(X, None, **fit_params)
         first = not getattr(self, "initialized_", False)
         return self._train(X, y, reset=first, seed=first, **fit_params)
@@ -1022,6 +1048,7 @@ class KeypointNet(NeuralNet):
             if reset:
                 self.initialize()
             self._warn_if_not_flipped()
+            self._ensure_optimizer()
             super().partial_fit(dataset, None, **fit_params)
             self._measure_prediction_offset(dataset)
         if len(self.history) and "train_loss" not in self.history[-1]:

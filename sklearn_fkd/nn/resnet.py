@@ -6,7 +6,6 @@ import os
 
 import torch
 from torch import nn
-from torchvision.models import resnet18
 
 
 class ResNet18Keypoints(nn.Module):
@@ -35,6 +34,10 @@ class ResNet18Keypoints(nn.Module):
         self, n_outputs: int, in_channels: int = 1, weights: str | os.PathLike | None = None
     ):
         super().__init__()
+        # imported here: torchvision costs over a second at import (it loads torch's
+        # compiler stack), and only this network needs it
+        from torchvision.models import resnet18
+
         net = resnet18(weights=None, num_classes=n_outputs)
         net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
         if weights is not None:
