@@ -548,10 +548,6 @@ def _predict(args) -> int:
         raise CommandError(f"{points_file} exists; pass --force to replace it")
     model_name, photos = _model_and_photos(args)
     files = _image_files(photos)
-    if model_name == "ibug68":  # its detector builds while torch and the model load
-        from .detection import warm_up
-
-        warm_up("auto")
     model = _load_model(model_name, args, device=args.device)
     files, images, skipped = _read_photos(files)
     if not images:

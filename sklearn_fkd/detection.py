@@ -42,7 +42,6 @@ __all__ = [
     "calibrate_boxes",
     "detect_faces",
     "make_detector",
-    "warm_up",
 ]
 
 DLIB_EXTRA = 'pip install "sklearn-fkd[dlib]"'
@@ -88,7 +87,7 @@ class _NativePool:
     """The detectors' native objects, lent to one thread at a time: neither dlib's
     detector nor scikit-image's cascade may be used by two threads at once (a shared
     dlib detector crashed or returned other images' boxes). Objects are made on demand
-    and kept for reuse; :func:`warm_up` makes one in the background."""
+    and kept for reuse."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -104,11 +103,8 @@ class _NativePool:
         try:
             yield native
         finally:
-            self.give_back(make, native)
-
-    def give_back(self, make: Callable[[], object], native: object) -> None:
-        with self._lock:
-            self._idle.setdefault(make, []).append(native)
+            with self._lock:
+                self._idle[make].append(native)
 
 
 _POOL = _NativePool()
@@ -206,33 +202,6 @@ def _make_dlib_hog():
 def _dlib_hog():
     """A dlib HOG detector lent to this thread (a context manager)."""
     return _POOL.lend(_make_dlib_hog)
-
-
-#: what :func:`warm_up` makes, by detector name
-_NATIVE_MAKERS = {"hog": _make_dlib_hog, "lbp": _make_lbp_cascade}
-
-
-def warm_up(detector="auto") -> threading.Thread | None:
-    """Make a detector's native object in a background thread, for the first detection
-    to find ready (dlib's HOG detector takes about 0.3 s to build, which can overlap
-    with loading torch and a model). Does nothing for a callable or a missing extra.
-
-    Returns
-    -------
-    threading.Thread or None
-        The (daemon) thread, already started.
-    """
-    name = resolve_detector_name(detector)
-    make = _NATIVE_MAKERS.get(name) if isinstance(name, str) else None
-    if make is None or (name == "hog" and not dlib_available()):
-        return None
-
-    def build():
-        _POOL.give_back(make, make())
-
-    thread = threading.Thread(target=build, name=f"sklearn-fkd warm-up {name}", daemon=True)
-    thread.start()
-    return thread
 
 
 class HOGFaceDetector(_Detector):

@@ -590,7 +590,12 @@ class KeypointNet(NeuralNet):
                 self._register_attribute("optimizer_", None)
             self.optimizer_ = None
             return self
-        return super().initialize_optimizer(*args, **kwargs)
+        super().initialize_optimizer(*args, **kwargs)
+        # a schedule resumed on a fresh optimizer (a loaded model trained further) starts
+        # from its initial learning rate, which torch's schedulers expect to find here
+        for group in self.optimizer_.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        return self
 
     def _ensure_optimizer(self) -> None:
         """Make the optimizer a loaded estimator deferred (see :meth:`initialize_optimizer`)."""
