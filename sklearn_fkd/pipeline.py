@@ -193,14 +193,14 @@ class KeypointPipeline(Pipeline):
                 routed[name]["transform"] = {**routed[name].get("transform", {}), "boxes": boxes}
             return self._predict_once(images, routed)
         boxes = crop.face_boxes(images, boxes=boxes)  # checked, the detector's filled in
-        predictions = []
-        for scale in scales:
-            routed[name]["transform"] = {
-                **routed[name].get("transform", {}),
-                "boxes": scale_boxes(boxes, scale),
-            }
-            predictions.append(self._predict_once(images, routed))
-        return np.mean(predictions, axis=0)
+        # every scale of every face in one pass of the steps and the network
+        repeated = ImageList([image for _ in scales for image in images])
+        routed[name]["transform"] = {
+            **routed[name].get("transform", {}),
+            "boxes": np.concatenate([scale_boxes(boxes, scale) for scale in scales]),
+        }
+        predictions = self._predict_once(repeated, routed)
+        return predictions.reshape(len(scales), len(images), -1).mean(axis=0)
 
     def _predict_once(self, images, routed) -> np.ndarray:
         """The steps and the final estimator once; points in the pixels of ``images``."""

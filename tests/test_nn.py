@@ -214,3 +214,20 @@ def test_sharp_maps_give_no_subnormal_floats():
     target = torch.tensor([[17.3, 21.6] * 3, [5.0, 33.0] * 3]) / 20 - 1  # [-1, 1] units
     HeatmapLoss("wing", 1.0, 1.0)(logits, target).backward()
     assert subnormal(logits.grad) == 0 and torch.isfinite(logits.grad).all()
+
+
+def test_the_shape_prior_is_computed_once_and_follows_its_buffers():
+    from sklearn_fkd.nn.prior import ShapePrior
+
+    prior = ShapePrior(2)
+    prior.set(torch.tensor([[0.0, 0.0], [0.5, -0.5]]), torch.tensor([[0.3, 0.3], [0.2, 0.2]]))
+    logits = torch.zeros(1, 2, 6, 8)
+    first = prior(logits)
+    assert prior.log_prior(6, 8, "cpu") is prior.log_prior(6, 8, "cpu")  # cached
+    prior.set(torch.tensor([[0.5, 0.5], [0.5, -0.5]]), torch.tensor([[0.3, 0.3], [0.2, 0.2]]))
+    moved = prior(logits)
+    assert not torch.equal(first[0, 0], moved[0, 0]) and torch.equal(first[0, 1], moved[0, 1])
+    fresh = ShapePrior(2)
+    fresh.load_state_dict(prior.state_dict())
+    torch.testing.assert_close(fresh(logits), moved)
+    assert prior(torch.zeros(1, 2, 4, 4)).shape == (1, 2, 4, 4)  # another map size

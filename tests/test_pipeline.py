@@ -131,6 +131,41 @@ def test_boxes_reach_face_crop_with_sklearn_metadata_routing(faces):
         pipe.predict(X[30:40], weights=boxes)
 
 
+def test_test_scales_and_flips_in_one_pass_equal_the_passes_one_by_one(faces):
+    """predict runs every crop scale of every face, and each crop's mirror image, in
+    one pass of the network: the same points as one pass per scale and per mirror."""
+    import torch
+
+    from sklearn_fkd.geometry import scale_boxes
+
+    X, y = faces
+    scales = (0.9, 1.0, 1.15)
+    pipe = make_keypoint_pipeline(
+        FaceCrop(detector=None, refine=0, test_scales=scales),
+        Grayscale(),
+        Resize(32),
+        tiny_regressor(max_epochs=1, test_flip=True),
+    ).fit(X[:30], y[:30])
+    boxes = keypoint_boxes(y[30:36])
+    together = pipe.predict(X[30:36], boxes=boxes)
+    pipe.set_params(facecrop__test_scales=(1.0,))
+    one_by_one = [pipe.predict(X[30:36], boxes=scale_boxes(boxes, s)) for s in scales]
+    np.testing.assert_allclose(together, np.mean(one_by_one, axis=0), atol=1e-4)
+    # the mirror images: the network on each crop and on its mirror, separately
+    est = pipe[-1]
+    crops = pipe[0].transform(X[30:36], boxes=boxes)
+    crops = pipe[2].transform(pipe[1].transform(crops))
+    x = torch.from_numpy(crops)[:, None].float() / 255
+    x = (x - float(est.input_mean_[0])) / float(est.input_std_[0])
+    with torch.no_grad():
+        est.module_.eval()
+        plain = est.decode_outputs(est.module_(x))
+        mirrored = est.decode_outputs(est.module_(x.flip(-1)))
+    coords = ((plain + est._unmirror(mirrored)) / 2).double().numpy()
+    expected = est._denormalize(coords) - np.tile(est.prediction_offset_, est.n_keypoints_)
+    np.testing.assert_allclose(est.predict(crops), expected, atol=1e-3)
+
+
 def test_plain_transformers_are_intensity_only_and_the_nose_nme_rule(imm):
     X, y = imm.images[:30], imm.keypoints[:30]
     invert = FunctionTransformer(lambda images: 255 - images)

@@ -1170,21 +1170,21 @@ class KeypointNet(NeuralNet):
         x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
         module = self.module_ if self.module_.training else fused_for_inference(self.module_)
 
-        def run(part: torch.Tensor) -> torch.Tensor:
-            out = module(part).float()
-            if not decode:
-                return out
-            coords = self.decode_outputs(out)
-            if self.test_flip:
-                mirrored = self.decode_outputs(module(part.flip(-1)).float())
-                coords = (coords + self._unmirror(mirrored)) / 2
-            return coords
+        flip = decode and self.test_flip
 
+        def run(part: torch.Tensor) -> torch.Tensor:
+            if flip:  # each image and its mirror image in one pass
+                coords = self.decode_outputs(module(torch.cat([part, part.flip(-1)])).float())
+                return (coords[: len(part)] + self._unmirror(coords[len(part) :])) / 2
+            out = module(part).float()
+            return self.decode_outputs(out) if decode else out
+
+        chunk = CPU_INFERENCE_CHUNK // 2 if flip else CPU_INFERENCE_CHUNK
         dtype = self._autocast_dtype(x.device.type, training=module.training)
         with torch.autocast(x.device.type, dtype=dtype or torch.bfloat16, enabled=bool(dtype)):
-            if x.is_cuda or module.training or len(x) <= CPU_INFERENCE_CHUNK:
+            if x.is_cuda or module.training or len(x) <= chunk:
                 return run(x)
-            return torch.cat([run(part) for part in x.split(CPU_INFERENCE_CHUNK)])
+            return torch.cat([run(part) for part in x.split(chunk)])
 
     def _autocast_dtype(self, device_type: str, training: bool):
         """bfloat16 where ``precision`` asks for it (see its documentation), else None."""
