@@ -38,6 +38,7 @@ _LAZY = {
     "PretrainedWeights": "pretrained",
     "list_pretrained": "pretrained",
     "load_pretrained": "pretrained",
+    "predict_video": "video",
 }
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "load_pretrained",
     "make_keypoint_pipeline",
     "predict_faces",
+    "predict_video",
     "to_flat",
     "to_points",
 ]
@@ -98,3 +100,4 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .photos import predict_faces
     from .pipeline import KeypointPipeline, make_keypoint_pipeline
     from .pretrained import PretrainedWeights, list_pretrained, load_pretrained
+    from .video import predict_video

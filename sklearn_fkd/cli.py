@@ -219,6 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--device", type=_device, default=None, help="run on this device (cpu, cuda)"
     )
+    predict.add_argument(
+        "--overlay",
+        default=None,
+        help="for a video: also write the frames with the points drawn to this .mp4",
+    )
+    predict.add_argument(
+        "--detect-every",
+        type=_positive_int,
+        default=30,
+        help="for a video: run the face detector every N frames (default 30)",
+    )
+    predict.add_argument(
+        "--no-smooth", action="store_true", help="for a video: the raw points, unsmoothed"
+    )
 
     submit = sub.add_parser("submit", help="Kaggle submission from a model and test.csv")
     submit.add_argument("model", help="a 15-point model file written by train")
@@ -537,16 +551,49 @@ def _distinct_names(files: list[Path]) -> list[str]:
     return names
 
 
+def _predict_video(args, model_name: str, video: Path) -> int:
+    """``predict clip.mp4``: the points of every face of every frame, streamed to a CSV
+    file (``--output`` ending in ``.csv``, else ``keypoints.csv`` in that folder)."""
+    from .video import write_video_points
+
+    if not video.is_file():
+        raise FileNotFoundError(f"video {video} not found")
+    if args.format != "csv":
+        raise CommandError("a video's points are written as CSV (--format csv)")
+    if str(args.output).lower().endswith(".csv"):
+        points_file = _check_new_file(args.output, args.force)
+    else:
+        points_file = _check_output_folder(args.output) / "keypoints.csv"
+        if points_file.exists() and not args.force:
+            raise CommandError(f"{points_file} exists; pass --force to replace it")
+    overlay = None if args.overlay is None else _check_new_file(args.overlay, args.force)
+    model = _load_model(model_name, args, device=args.device)
+    points_file.parent.mkdir(parents=True, exist_ok=True)
+    done = write_video_points(
+        model, video, points_file, overlay=overlay, progress=True,
+        detect_every=args.detect_every, smooth=not args.no_smooth,
+    )  # fmt: skip
+    print(
+        f"{done['frames']} frames, {done['rows']} face rows in {done['seconds']:.1f} s "
+        f"({done['frames'] / max(done['seconds'], 1e-9):.1f} frames/s); written to "
+        f"{points_file}" + (f" and {overlay}" if overlay is not None else "")
+    )
+    return 0
+
+
 def _predict(args) -> int:
     import numpy as np
 
     from .photos import predict_faces
+    from .video import VIDEO_SUFFIXES
 
+    model_name, photos = _model_and_photos(args)
+    if len(photos) == 1 and Path(photos[0]).suffix.lower() in VIDEO_SUFFIXES:
+        return _predict_video(args, model_name, Path(photos[0]))
     out = _check_output_folder(args.output)  # before any work
     points_file = out / f"keypoints.{args.format}"
     if points_file.exists() and not args.force:
         raise CommandError(f"{points_file} exists; pass --force to replace it")
-    model_name, photos = _model_and_photos(args)
     files = _image_files(photos)
     model = _load_model(model_name, args, device=args.device)
     files, images, skipped = _read_photos(files)
