@@ -72,7 +72,8 @@ def synthetic_clip(n_frames: int, seed: int = 0):
         shift = np.array([60 * math.sin(3 * math.pi * t + phases[2]),
                           30 * math.sin(2 * math.pi * t + phases[3])])  # fmt: skip
         to_centre = AffineTransform(translation=-centre)
-        moved = AffineTransform(scale=scale, rotation=angle, translation=np.array([w / 2, h / 2]) + shift)
+        place = np.array([w / 2, h / 2]) + shift
+        moved = AffineTransform(scale=scale, rotation=angle, translation=place)
         tform = AffineTransform(matrix=moved.params @ to_centre.params)
         frame = warp(image, tform.inverse, output_shape=FRAME, order=1, preserve_range=True)
         buffer = io.BytesIO()
