@@ -104,3 +104,20 @@ def plot_best_worst(images, truth, pred, schema, normalize, estimator, path) -> 
     plotting.plot_best_worst(images, truth, pred, schema=schema, normalize=normalize, fig=faces)
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def other_checkout_env(checkout: str | None) -> dict | None:
+    """The environment that runs another checkout's ``sklearn_fkd`` (first on
+    ``PYTHONPATH``), for a before/after comparison in one run; None without one."""
+    if not checkout:
+        return None
+    return {**os.environ, "PYTHONPATH": str(Path(checkout).resolve())}
+
+
+def commit_of(checkout: str) -> str:
+    """The short commit id a checkout is at."""
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-C", checkout, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()

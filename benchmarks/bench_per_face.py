@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from _common import save_results
+from _common import commit_of, other_checkout_env, save_results
 from sklearn_fkd.utils import format_table
 
 PROBE = """
@@ -72,9 +70,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["ibug68", "kaggle15"])
     parser.add_argument("--compare-with", default=None, help="another checkout to time too")
     args = parser.parse_args()
-    before_env = None
-    if args.compare_with:
-        before_env = {**os.environ, "PYTHONPATH": str(Path(args.compare_with).resolve())}
+    before_env = other_checkout_env(args.compare_with)
     now: dict[str, list[dict]] = {m: [] for m in args.models}
     before: dict[str, list[dict]] = {m: [] for m in args.models}
     for _ in range(args.rounds):
@@ -94,10 +90,7 @@ def main() -> None:
     print(format_table(rows))
     extra = {"rounds": args.rounds}
     if args.compare_with:
-        extra["before"] = subprocess.run(
-            ["git", "-C", args.compare_with, "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
+        extra["before"] = commit_of(args.compare_with)
     save_results("per_face", rows, extra)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import save_results
+from _common import commit_of, other_checkout_env, save_results
 from sklearn_fkd.datasets import get_data_home
 from sklearn_fkd.utils import format_table
 
@@ -85,9 +84,7 @@ def main() -> None:
     if len(photos) < 2:
         sys.exit(f"the London faces are needed in {get_data_home()}")
     py = sys.executable
-    before_env = None
-    if args.compare_with:
-        before_env = {**os.environ, "PYTHONPATH": str(Path(args.compare_with).resolve())}
+    before_env = other_checkout_env(args.compare_with)
     times: dict[str, list[float]] = {}
     before: dict[str, list[float]] = {}
     for _ in range(args.rounds):  # interleaved, so a slow spell hits every row alike
@@ -112,10 +109,7 @@ def main() -> None:
     print(format_table(rows))
     extra = {"rounds": args.rounds}
     if args.compare_with:
-        extra["before"] = subprocess.run(
-            ["git", "-C", args.compare_with, "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
+        extra["before"] = commit_of(args.compare_with)
     save_results("startup", rows, extra)
 
 

@@ -12,6 +12,26 @@ from .utils.validation import check_images
 __all__ = ["predict_faces"]
 
 
+def face_crop_of(model, caller: str):
+    """The fitted :class:`~sklearn_fkd.preprocessing.FaceCrop` that starts ``model``.
+
+    Raises
+    ------
+    ValueError
+        ``model`` is not a fitted pipeline starting with one (the message names
+        ``caller``, the function that needs it).
+    """
+    steps = getattr(model, "steps", None)
+    crop = steps[0][1] if steps else None
+    if crop is None or not hasattr(crop, "detector_calibration_"):
+        raise ValueError(
+            f"{caller} needs a fitted KeypointPipeline whose first step is a FaceCrop "
+            f"(it crops each face for the model, e.g. load_pretrained's), got "
+            f"{type(model).__name__}"
+        )
+    return crop
+
+
 def predict_faces(model, image, detector=None, min_score: float | None = None):
     """The keypoints of every face in one photo, in its pixels.
 
@@ -42,13 +62,7 @@ def predict_faces(model, image, detector=None, min_score: float | None = None):
     >>> model = load_pretrained("ibug68")  # doctest: +SKIP
     >>> faces, boxes, scores = predict_faces(model, "group.jpg")  # doctest: +SKIP
     """
-    steps = getattr(model, "steps", None)
-    crop = steps[0][1] if steps else None
-    if crop is None or not hasattr(crop, "detector_calibration_"):
-        raise ValueError(
-            "predict_faces needs a fitted KeypointPipeline whose first step is a FaceCrop "
-            f"(it crops each face for the model), got {type(model).__name__}"
-        )
+    crop = face_crop_of(model, "predict_faces")
     (photo,) = check_images([image] if not isinstance(image, np.ndarray) else image[None])
     own = detector is None
     finder = make_detector(crop.detector_ if own else detector)

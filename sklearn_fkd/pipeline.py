@@ -140,7 +140,7 @@ class KeypointPipeline(Pipeline):
                 final.fit(Xt, yt, **routed[final_name].get("fit", {}))
         return self
 
-    def predict(self, X, **params) -> np.ndarray:
+    def predict(self, X, return_confidence: bool = False, **params):
         """Keypoints of each image, in the pixels of ``X``.
 
         When the first step is a :class:`~sklearn_fkd.preprocessing.FaceCrop` with
@@ -153,12 +153,18 @@ class KeypointPipeline(Pipeline):
         Parameters
         ----------
         X : ndarray of shape (n, H, W[, C]), list of images, or image paths
+        return_confidence : bool, default=False
+            Also return each point's confidence from the final estimator (heatmap models;
+            see :meth:`~sklearn_fkd.HeatmapKeypointEstimator.point_confidence`), of the
+            last round, averaged over the crop scales.
         **params
             Metadata for the steps, e.g. ``boxes=`` (n, 4) for a ``FaceCrop``.
 
         Returns
         -------
-        ndarray of shape (n, 2K), float64
+        points : ndarray of shape (n, 2K), float64
+        confidence : ndarray of shape (n, K), float64
+            Only with ``return_confidence``.
         """
         check_is_fitted(self)
         images = check_images(X)
@@ -174,24 +180,31 @@ class KeypointPipeline(Pipeline):
         if getattr(self._final_estimator, "n_keypoints_", 2) < 2:
             refine = 0  # one point: no box to refine from
         boxes = routed[name].get("transform", {}).get("boxes")
-        y = self._predict_in_boxes(images, routed, boxes, scales if refine == 0 else (1.0,))
-        if y.shape[1] < 4 and refine:  # one point from an estimator that did not say so
-            return self._predict_in_boxes(images, routed, boxes, scales)
+        if refine == 0:
+            return self._predict_in_boxes(images, routed, boxes, scales, return_confidence)
+        y = self._predict_in_boxes(images, routed, boxes, (1.0,))
+        if y.shape[1] < 4:  # one point from an estimator that did not say so
+            return self._predict_in_boxes(images, routed, boxes, scales, return_confidence)
         for round_ in range(refine):
             last = round_ == refine - 1
             y = self._predict_in_boxes(
-                images, routed, keypoint_boxes(y), scales if last else (1.0,)
+                images,
+                routed,
+                keypoint_boxes(y),
+                scales if last else (1.0,),
+                return_confidence and last,
             )
         return y
 
-    def _predict_in_boxes(self, images, routed, boxes, scales) -> np.ndarray:
+    def _predict_in_boxes(self, images, routed, boxes, scales, confidence: bool = False):
         """Points predicted on the crops of the first step at ``boxes`` (None: its own
-        choice, the detector), averaged over the boxes scaled by each of ``scales``."""
+        choice, the detector), averaged over the boxes scaled by each of ``scales``
+        (and the points' confidence, with ``confidence``)."""
         name, crop = self.steps[0]
         if scales == (1.0,):
             if boxes is not None:
                 routed[name]["transform"] = {**routed[name].get("transform", {}), "boxes": boxes}
-            return self._predict_once(images, routed)
+            return self._predict_once(images, routed, confidence)
         boxes = crop.face_boxes(images, boxes=boxes)  # checked, the detector's filled in
         # every scale of every face in one pass of the steps and the network
         repeated = ImageList([image for _ in scales for image in images])
@@ -199,17 +212,24 @@ class KeypointPipeline(Pipeline):
             **routed[name].get("transform", {}),
             "boxes": np.concatenate([scale_boxes(boxes, scale) for scale in scales]),
         }
-        predictions = self._predict_once(repeated, routed)
-        return predictions.reshape(len(scales), len(images), -1).mean(axis=0)
+        out = self._predict_once(repeated, routed, confidence)
 
-    def _predict_once(self, images, routed) -> np.ndarray:
-        """The steps and the final estimator once; points in the pixels of ``images``."""
+        def mean(values: np.ndarray) -> np.ndarray:
+            return values.reshape(len(scales), len(images), -1).mean(axis=0)
+
+        return (mean(out[0]), mean(out[1])) if confidence else mean(out)
+
+    def _predict_once(self, images, routed, confidence: bool = False):
+        """The steps and the final estimator once; points in the pixels of ``images``
+        (and their confidence, with ``confidence``)."""
         Xt, _, maps = self._through_steps(images, routed, fit=False)
         final_name, final = self.steps[-1]
-        y = final.predict(Xt, **routed[final_name].predict)
+        kwargs = {"return_confidence": True} if confidence else {}
+        out = final.predict(Xt, **kwargs, **routed[final_name].predict)
+        y = out[0] if confidence else out
         for point_map in reversed(maps):
             y = point_map.inverse(y)
-        return y
+        return (y, out[1]) if confidence else y
 
     def score(self, X, y, sample_weight=None, **params) -> float:
         """Negative NME of the predictions, in the pixels of ``X`` (greater is better).

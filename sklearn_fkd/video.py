@@ -37,6 +37,7 @@ import pandas as pd
 
 from .detection import calibrate_boxes, detect_faces, make_detector
 from .geometry import keypoint_boxes
+from .photos import face_crop_of
 from .utils.validation import check_images
 
 __all__ = [
@@ -171,6 +172,7 @@ class _Track:
     face: int
     points: np.ndarray
     smoother: OneEuroFilter | None
+    confidence: np.ndarray | None = None
     score: float = 1.0
     smoothed: np.ndarray | None = field(default=None)
 
@@ -199,13 +201,8 @@ def _frames(source, fps: float | None) -> Iterator[tuple[np.ndarray, float]]:
 def _tracking_model(model):
     """A copy of the pipeline that crops once per face (the box from the last frame's
     points is the refinement), and its face crop."""
-    steps = getattr(model, "steps", None)
-    crop = steps[0][1] if steps else None
-    if crop is None or not hasattr(crop, "detector_calibration_"):
-        raise ValueError(
-            "predict_video needs a fitted KeypointPipeline whose first step is a FaceCrop "
-            f"(e.g. load_pretrained's), got {type(model).__name__}"
-        )
+    crop = face_crop_of(model, "predict_video")
+    steps = model.steps
     tracking = copy.copy(model)
     tracking.steps = [(steps[0][0], copy.copy(crop).set_params(refine=0)), *steps[1:]]
     return tracking, crop
@@ -226,7 +223,32 @@ def iter_video(
     """Each frame with its rows of :func:`predict_video` (one dict per face), as the
     frames are read: what a live view or a long video needs.
 
-    See :func:`predict_video` for the parameters.
+    Parameters
+    ----------
+    model, source
+        As :func:`predict_video`.
+    fps : float, optional
+        Frames per second of an iterable of frames (default 30); a file's own times are
+        used.
+    detect_every : int, default=30
+        Run the detector every this many frames (and on the first, and whenever a face's
+        track score drops under ``min_track_score``); in between, each face is followed
+        from its last points.
+    min_track_score : float, default=0.5
+        A face whose track score (the overlap of the box its new points span with the
+        box it was cropped from, 0 to 1) falls under this is looked for again, and ends
+        when the detector does not find it.
+    max_faces : int, optional
+        Follow at most this many faces (the detector's most confident first).
+    smooth : bool, default=True
+        Smooth every point with the One Euro filter; False gives the raw points.
+    min_cutoff : float, default=0.5
+        The filter's cut-off frequency (Hz) for a still face: lower is steadier, and
+        slower to follow a face that starts or stops moving.
+    beta : float, default=2.0
+        How fast the cut-off rises with the speed (in face sizes per second): higher
+        follows changes of speed with less lag, at the price of more jitter while the
+        face moves. See :class:`OneEuroFilter`.
 
     Yields
     ------
@@ -243,6 +265,15 @@ def iter_video(
         raise ValueError(f"min_cutoff must be > 0 and beta >= 0, got {min_cutoff}, {beta}")
     tracking, crop = _tracking_model(model)
     detector = make_detector(crop.detector_)
+    confident = bool(getattr(model.steps[-1][1], "HAS_POINT_CONFIDENCE", False))
+
+    def predicted(pipeline, images, boxes):
+        """Points ``(m, K, 2)`` and their confidence ``(m, K)`` (None without one)."""
+        out = pipeline.predict(images, boxes=boxes, return_confidence=confident)
+        points, conf = out if confident else (out, None)
+        conf = [None] * len(images) if conf is None else list(conf)
+        return points.reshape(len(images), -1, 2), conf
+
     tracks: list[_Track] = []
     next_id = 0
     for index, (frame, time) in enumerate(_frames(source, fps)):
@@ -270,21 +301,21 @@ def iter_video(
             if max_faces is not None:
                 new = new[: max(0, max_faces - len(tracks))]
             if new:  # new faces: predicted as photos are (with the refinement)
-                points = model.predict([image] * len(new), boxes=boxes[new])
-                for j, face_points in zip(new, points.reshape(len(new), -1, 2), strict=True):
+                points, conf = predicted(model, [image] * len(new), boxes[new])
+                for j, face_points, face_conf in zip(new, points, conf, strict=True):
                     smoother = OneEuroFilter(min_cutoff, beta) if smooth else None
-                    tracks.append(_Track(next_id, face_points, smoother))
+                    tracks.append(_Track(next_id, face_points, smoother, face_conf))
                     detector_scores[next_id] = float(scores[j])
                     next_id += 1
         rows = []
         followed = [t for t in tracks if t.face not in detector_scores or t.smoothed is not None]
         if followed:
             previous = keypoint_boxes(np.stack([t.points for t in followed]))
-            points = tracking.predict([image] * len(followed), boxes=previous)
-            for track, box, face_points in zip(
-                followed, previous, points.reshape(len(followed), -1, 2), strict=True
+            points, conf = predicted(tracking, [image] * len(followed), previous)
+            for track, box, face_points, face_conf in zip(
+                followed, previous, points, conf, strict=True
             ):
-                track.points = face_points
+                track.points, track.confidence = face_points, face_conf
                 track.score = _iou(box, keypoint_boxes(face_points[None])[0])
         for track in tracks:
             track.smoothed = _smoothed(track, time)
@@ -311,21 +342,13 @@ def _row(index: int, time: float, track: _Track, detector_score: float | None) -
     }
     for k, (x, y) in enumerate(track.smoothed):
         row[f"x{k}"], row[f"y{k}"] = float(x), float(y)
+    if track.confidence is not None:
+        for k, value in enumerate(track.confidence):
+            row[f"c{k}"] = float(value)
     return row
 
 
-def predict_video(
-    model,
-    source,
-    *,
-    fps: float | None = None,
-    detect_every: int = 30,
-    min_track_score: float = 0.5,
-    max_faces: int | None = None,
-    smooth: bool = True,
-    min_cutoff: float = 0.5,
-    beta: float = 2.0,
-) -> pd.DataFrame:
+def predict_video(model, source, **options) -> pd.DataFrame:
     """The keypoints of every face in every frame of a video.
 
     Parameters
@@ -335,28 +358,9 @@ def predict_video(
     source : str, path-like or iterable of ndarray
         A video file (PyAV: ``pip install "sklearn-fkd[video]"``), or frames of shape
         ``(H, W)`` or ``(H, W, 3)`` (uint8 RGB), e.g. a generator over a webcam.
-    fps : float, optional
-        Frames per second of an iterable of frames (default 30); a file's own times are
-        used.
-    detect_every : int, default=30
-        Run the detector every this many frames (and on the first, and whenever a face's
-        track score drops under ``min_track_score``); in between, each face is followed
-        from its last points.
-    min_track_score : float, default=0.5
-        A face whose track score (the overlap of the box its new points span with the
-        box it was cropped from, 0 to 1) falls under this is looked for again, and ends
-        when the detector does not find it.
-    max_faces : int, optional
-        Follow at most this many faces (the detector's most confident first).
-    smooth : bool, default=True
-        Smooth every point with the One Euro filter; False gives the raw points.
-    min_cutoff : float, default=0.5
-        The filter's cut-off frequency (Hz) for a still face: lower is steadier, and
-        slower to follow a face that starts or stops moving.
-    beta : float, default=2.0
-        How fast the cut-off rises with the speed (in face sizes per second): higher
-        follows changes of speed with less lag, at the price of more jitter while the
-        face moves. See :class:`OneEuroFilter`.
+    **options
+        :func:`iter_video`'s keyword arguments: ``fps``, ``detect_every``,
+        ``min_track_score``, ``max_faces``, ``smooth``, ``min_cutoff``, ``beta``.
 
     Returns
     -------
@@ -364,28 +368,16 @@ def predict_video(
         One row per face per frame: ``frame`` (0-based), ``time`` (seconds), ``face``
         (an id that stays with the face), ``detector_score`` (the detector's score on the
         frames where it found the face, else NaN), ``track_score`` (see
-        ``min_track_score``), then ``x0, y0, x1, y1, ...`` in the frame's pixels.
+        ``min_track_score``), then ``x0, y0, x1, y1, ...`` in the frame's pixels, then
+        each point's confidence ``c0, c1, ...`` (0 to 1, higher for surer points) for
+        models that give one (heatmap models, the shipped ``ibug68``).
 
     Examples
     --------
     >>> from sklearn_fkd import load_pretrained, predict_video
     >>> points = predict_video(load_pretrained(), "clip.mp4")  # doctest: +SKIP
     """
-    rows = [
-        row
-        for _, frame_rows in iter_video(
-            model,
-            source,
-            fps=fps,
-            detect_every=detect_every,
-            min_track_score=min_track_score,
-            max_faces=max_faces,
-            smooth=smooth,
-            min_cutoff=min_cutoff,
-            beta=beta,
-        )
-        for row in frame_rows
-    ]
+    rows = [row for _, frame_rows in iter_video(model, source, **options) for row in frame_rows]
     columns = ["frame", "time", "face", "detector_score", "track_score"]
     return pd.DataFrame(rows, columns=columns if not rows else None)
 

@@ -59,3 +59,19 @@ def youtube_test():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """The command line's exit code, stdout and stderr for ``argv``."""
+    from sklearn_fkd.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tiny_cnn(**kw):
+    """A FaceKeypointRegressor small enough to fit in a second (one epoch)."""
+    from sklearn_fkd import FaceKeypointRegressor
+
+    return FaceKeypointRegressor(**{"channels": (4, 8), "max_epochs": 1, "random_state": 0, **kw})

@@ -13,12 +13,7 @@ from sklearn_fkd.keypoints import IBUG68
 from sklearn_fkd.persistence import model_info
 
 from .conftest import data_folder
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .conftest import run_cli as run
 
 
 def test_demo_writes_figures_and_prints_the_table(tmp_path, capsys):

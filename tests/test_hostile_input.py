@@ -17,24 +17,14 @@ from sklearn_fkd import (
     predict_faces,
 )
 from sklearn_fkd.callbacks import NonFiniteLossError
-from sklearn_fkd.cli import main
 from sklearn_fkd.datasets import load_dataset, load_helen_afw, read_image
 from sklearn_fkd.detection import detect_faces, dlib_available
 from sklearn_fkd.persistence import save_model
 from sklearn_fkd.preprocessing import Grayscale, Resize
 
 from .conftest import data_folder
-
-
-def tiny(**kw):
-    return FaceKeypointRegressor(**{"channels": (4, 8), "max_epochs": 1, "random_state": 0, **kw})
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
+from .conftest import run_cli as run
+from .conftest import tiny_cnn as tiny
 
 # -- 7, 8: photos as they are displayed -----------------------------------------------------
 

@@ -16,24 +16,15 @@ from sklearn.model_selection import GroupShuffleSplit
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
-from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator, make_keypoint_pipeline
+from sklearn_fkd import HeatmapKeypointEstimator, make_keypoint_pipeline
 from sklearn_fkd.cli import main
 from sklearn_fkd.datasets import read_image, read_keypoints_csv
 from sklearn_fkd.persistence import model_info
 from sklearn_fkd.preprocessing import FaceCrop, Grayscale, Resize
 
 from .conftest import data_folder
-
-
-def tiny(**kw):
-    return FaceKeypointRegressor(**{"channels": (4, 8), "max_epochs": 1, "random_state": 0, **kw})
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
+from .conftest import run_cli as run
+from .conftest import tiny_cnn as tiny
 
 # -- silent wrong results ---------------------------------------------------------------
 

@@ -131,6 +131,25 @@ class HeatmapKeypointEstimator(KeypointNet):
         xy = decode_heatmaps(peaked)  # (B, K, 2) heatmap pixels
         return pixels_to_normalized(xy, tuple(outputs.shape[-2:])).flatten(1)
 
+    HAS_POINT_CONFIDENCE = True
+    #: the radius, in heatmap cells, within which :meth:`point_confidence` adds up a
+    #: point's probability
+    CONFIDENCE_RADIUS = 1.5
+
+    def point_confidence(self, outputs: torch.Tensor) -> torch.Tensor:
+        """How peaked each point's map is: the probability of its heatmap (the softmax of
+        its logits) within ``CONFIDENCE_RADIUS`` cells of its expected position, ``(B,
+        K)`` in ``[0, 1]``. A sharp single peak gives near 1; a flat or split map (an
+        occluded, turned-away or blurred point) gives little."""
+        h, w = outputs.shape[-2:]
+        prob = spatial_softmax(outputs.float().flatten(2))[0].view(outputs.shape)
+        xs = torch.arange(w, device=prob.device, dtype=prob.dtype)
+        ys = torch.arange(h, device=prob.device, dtype=prob.dtype)
+        mx = (prob.sum(dim=-2) * xs).sum(dim=-1)[..., None, None]
+        my = (prob.sum(dim=-1) * ys).sum(dim=-1)[..., None, None]
+        near = (xs - mx) ** 2 + (ys[:, None] - my) ** 2 <= self.CONFIDENCE_RADIUS**2
+        return (prob * near).sum(dim=(-2, -1))
+
     def predict_heatmaps(self, X) -> np.ndarray:
         """The predicted probability heatmaps (each sums to 1), for plotting.
 

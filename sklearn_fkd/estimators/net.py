@@ -1153,10 +1153,11 @@ class KeypointNet(NeuralNet):
         x = x.to(self.device_, non_blocking=True)
         return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
-    def _forward(self, x: torch.Tensor, decode: bool = False) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, decode: bool | str = False) -> torch.Tensor:
         """Standardise a [0, 1]-scaled batch on the device and run the module; with
         ``decode``, return the coordinates (:meth:`decode_outputs`) instead of the raw
-        outputs.
+        outputs; with ``decode="confidence"``, the coordinates ``(B, 2K)`` followed by
+        each point's confidence ``(B, K)`` (:meth:`point_confidence`).
 
         At inference BatchNorm is folded into the convolutions
         (:func:`~sklearn_fkd.nn.fusion.fused_for_inference`), and on the CPU the batch runs
@@ -1171,13 +1172,21 @@ class KeypointNet(NeuralNet):
         module = self.module_ if self.module_.training else fused_for_inference(self.module_)
 
         flip = decode and self.test_flip
+        confidence = decode == "confidence"
 
         def run(part: torch.Tensor) -> torch.Tensor:
-            if flip:  # each image and its mirror image in one pass
-                coords = self.decode_outputs(module(torch.cat([part, part.flip(-1)])).float())
-                return (coords[: len(part)] + self._unmirror(coords[len(part) :])) / 2
-            out = module(part).float()
-            return self.decode_outputs(out) if decode else out
+            out = module(torch.cat([part, part.flip(-1)]) if flip else part).float()
+            if not decode:
+                return out
+            coords = self.decode_outputs(out)
+            conf = self.point_confidence(out) if confidence else None
+            if flip:  # each image and its mirror image went through in one pass
+                n = len(part)
+                coords = (coords[:n] + self._unmirror(coords[n:])) / 2
+                if conf is not None:
+                    perm = torch.as_tensor(self.schema_.flip_permutation, device=conf.device)
+                    conf = (conf[:n] + conf[n:][:, perm]) / 2
+            return coords if conf is None else torch.cat([coords, conf], dim=1)
 
         chunk = CPU_INFERENCE_CHUNK // 2 if flip else CPU_INFERENCE_CHUNK
         dtype = self._autocast_dtype(x.device.type, training=module.training)
@@ -1243,13 +1252,13 @@ class KeypointNet(NeuralNet):
         """
         return outputs
 
-    def _outputs(self, X, *, decode: bool):
+    def _outputs(self, X, *, decode: bool | str):
         """Yield the network's outputs on ``X``, batch by batch, in evaluation mode
         (decoded to coordinates when ``decode``; on the CPU)."""
         check_is_fitted(self, "module_")
         yield from self._outputs_of(KeypointDataset(self._check_images(X)), decode=decode)
 
-    def _outputs_of(self, dataset: KeypointDataset, *, decode: bool):
+    def _outputs_of(self, dataset: KeypointDataset, *, decode: bool | str):
         """:meth:`_outputs` of checked images (a dataset's ``(n, C, H, W)`` tensor)."""
         accelerator = self._accelerator()
         self._set_training(False)
@@ -1260,7 +1269,28 @@ class KeypointNet(NeuralNet):
                     out = accelerator.gather_for_metrics(out)
                 yield out.cpu()
 
-    def predict(self, X) -> np.ndarray:
+    #: whether :meth:`point_confidence` says how sure each point is (heatmap models)
+    HAS_POINT_CONFIDENCE = False
+
+    def point_confidence(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Override this to say, from the network's outputs, how sure each point is.
+
+        Parameters
+        ----------
+        outputs : Tensor
+            What the module returns for a batch of ``B`` images.
+
+        Returns
+        -------
+        Tensor of shape (B, K)
+            In ``[0, 1]``, higher for surer points.
+        """
+        raise ValueError(
+            f"{type(self).__name__} regresses coordinates and gives no per-point "
+            "confidence; a HeatmapKeypointEstimator (the shipped ibug68) does"
+        )
+
+    def predict(self, X, return_confidence: bool = False):
         """Keypoints of each image, in pixels of ``X``.
 
         Streams through ``X`` in batches of ``batch_size`` (memory stays bounded).
@@ -1269,15 +1299,27 @@ class KeypointNet(NeuralNet):
         ----------
         X : ndarray of shape (n, H, W) or (n, H, W, C)
             Images of the fitted size and channel count.
+        return_confidence : bool, default=False
+            Also return each point's confidence (models that have one; see
+            :meth:`point_confidence`), as ``return_std`` does in scikit-learn's
+            probabilistic regressors.
 
         Returns
         -------
-        ndarray of shape (n, 2K), float64
+        points : ndarray of shape (n, 2K), float64
+        confidence : ndarray of shape (n, K), float64
+            Only with ``return_confidence``: in ``[0, 1]``, higher for surer points.
         """
-        parts = [to_numpy(out) for out in self._outputs(X, decode=True)]
-        points = self._denormalize(np.concatenate(parts, axis=0))
+        if return_confidence and not self.HAS_POINT_CONFIDENCE:
+            self.point_confidence(torch.zeros(0))  # raises, saying which models have one
+        decode = "confidence" if return_confidence else True
+        parts = np.concatenate([to_numpy(out) for out in self._outputs(X, decode=decode)])
+        k2 = 2 * self.n_keypoints_
+        points = self._denormalize(parts[:, :k2])
         if self.correct_flip_offset:
             points -= np.tile(self._prediction_offset(), self.n_keypoints_)
+        if return_confidence:
+            return points, parts[:, k2:].astype(np.float64)
         return points
 
     def _prediction_offset(self) -> np.ndarray:
