@@ -8,11 +8,13 @@ OpenCV reader) and returns a :class:`pandas.DataFrame` with one row per face per
 (memory does not grow with its length).
 
 Tracking: the detector runs on the first frame, every ``detect_every`` frames, and
-whenever a face's track score falls under ``min_track_score``. In between, each face
+whenever a face's track score falls under ``min_track_score`` or its mean point
+confidence under ``min_confidence``. In between, each face
 is cropped around the points it had in the frame before (the box a photo's refinement
 round uses), so the detector, the slowest step, runs on few frames. A detection that
-overlaps no face being followed starts a new face (a new ``face`` id); a face the
-detector does not find again and whose track score is low ends.
+overlaps no face being followed starts a new face (a new ``face`` id); a face that is
+followed badly in a frame (low track score or confidence) is looked for by the detector
+in that frame, and ends there when it is not found.
 
 Smoothing: the One Euro filter (Casiez, Roussel & Vogel, CHI 2012) on every coordinate,
 with a constant-velocity prediction step that removes its lag in steady motion
@@ -215,6 +217,7 @@ def iter_video(
     fps: float | None = None,
     detect_every: int = 30,
     min_track_score: float = 0.5,
+    min_confidence: float = 0.3,
     max_faces: int | None = None,
     smooth: bool = True,
     min_cutoff: float = 0.5,
@@ -238,6 +241,11 @@ def iter_video(
         A face whose track score (the overlap of the box its new points span with the
         box it was cropped from, 0 to 1) falls under this is looked for again, and ends
         when the detector does not find it.
+    min_confidence : float, default=0.3
+        For models with a per-point confidence: a face whose mean confidence falls under
+        this is looked for again, and ends when the detector does not find it (a face
+        that left the frame keeps a good track score on the background, but not its
+        confidence: there about 0.1, on faces about 0.7).
     max_faces : int, optional
         Follow at most this many faces (the detector's most confident first).
     smooth : bool, default=True
@@ -259,6 +267,13 @@ def iter_video(
         raise ValueError(f"detect_every must be an integer >= 1, got {detect_every!r}")
     if not 0 <= min_track_score <= 1:
         raise ValueError(f"min_track_score must be in [0, 1], got {min_track_score!r}")
+    if not 0 <= min_confidence <= 1:
+        raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
+
+    def followed_well(track: _Track) -> bool:
+        confident = track.confidence is None or track.confidence.mean() >= min_confidence
+        return track.score >= min_track_score and confident
+
     if max_faces is not None and not (isinstance(max_faces, int) and max_faces >= 1):
         raise ValueError(f"max_faces must be None or an integer >= 1, got {max_faces!r}")
     if not (min_cutoff > 0 and beta >= 0):
@@ -276,39 +291,45 @@ def iter_video(
 
     tracks: list[_Track] = []
     next_id = 0
+
+    def detect_and_match(image, detector_scores: dict[int, float]) -> None:
+        """Run the detector: followed faces it finds keep their ids, others end unless
+        still followed well; its other faces join, predicted as photos are."""
+        nonlocal tracks, next_id
+        boxes, scores = detect_faces(image, detector)
+        boxes = calibrate_boxes(boxes, crop.detector_calibration_)
+        kept: list[_Track] = []
+        taken = np.zeros(len(boxes), dtype=bool)
+        for track in tracks:
+            box = keypoint_boxes(track.points[None])[0]
+            overlaps = [0.0 if taken[j] else _iou(box, b) for j, b in enumerate(boxes)]
+            best = int(np.argmax(overlaps)) if len(boxes) else -1
+            if best >= 0 and overlaps[best] >= SAME_FACE_IOU:
+                taken[best] = True
+                detector_scores[track.face] = float(scores[best])
+                kept.append(track)
+            elif followed_well(track):
+                kept.append(track)  # missed by the detector (turned), still followed
+        tracks = kept
+        new = [j for j in np.argsort(-scores) if not taken[j]]
+        if max_faces is not None:
+            new = new[: max(0, max_faces - len(tracks))]
+        if new:  # new faces: predicted as photos are (with the refinement)
+            points, conf = predicted(model, [image] * len(new), boxes[new])
+            for j, face_points, face_conf in zip(new, points, conf, strict=True):
+                smoother = OneEuroFilter(min_cutoff, beta) if smooth else None
+                tracks.append(_Track(next_id, face_points, smoother, face_conf))
+                detector_scores[next_id] = float(scores[j])
+                next_id += 1
+
     for index, (frame, time) in enumerate(_frames(source, fps)):
         (image,) = check_images(np.asarray(frame)[None])
-        detect = index % detect_every == 0 or not tracks
-        detect = detect or any(t.score < min_track_score for t in tracks)
         detector_scores: dict[int, float] = {}
-        if detect:
-            boxes, scores = detect_faces(image, detector)
-            boxes = calibrate_boxes(boxes, crop.detector_calibration_)
-            kept: list[_Track] = []
-            taken = np.zeros(len(boxes), dtype=bool)
-            for track in tracks:
-                box = keypoint_boxes(track.points[None])[0]
-                overlaps = [0.0 if taken[j] else _iou(box, b) for j, b in enumerate(boxes)]
-                best = int(np.argmax(overlaps)) if len(boxes) else -1
-                if best >= 0 and overlaps[best] >= SAME_FACE_IOU:
-                    taken[best] = True
-                    detector_scores[track.face] = float(scores[best])
-                    kept.append(track)
-                elif track.score >= min_track_score:
-                    kept.append(track)  # missed by the detector (turned), still followed
-            tracks = kept
-            new = [j for j in np.argsort(-scores) if not taken[j]]
-            if max_faces is not None:
-                new = new[: max(0, max_faces - len(tracks))]
-            if new:  # new faces: predicted as photos are (with the refinement)
-                points, conf = predicted(model, [image] * len(new), boxes[new])
-                for j, face_points, face_conf in zip(new, points, conf, strict=True):
-                    smoother = OneEuroFilter(min_cutoff, beta) if smooth else None
-                    tracks.append(_Track(next_id, face_points, smoother, face_conf))
-                    detector_scores[next_id] = float(scores[j])
-                    next_id += 1
-        rows = []
-        followed = [t for t in tracks if t.face not in detector_scores or t.smoothed is not None]
+        detect = index % detect_every == 0 or not tracks
+        if detect or not all(followed_well(t) for t in tracks):
+            detect_and_match(image, detector_scores)
+            detect = True
+        followed = [t for t in tracks if t.smoothed is not None]  # not new in this frame
         if followed:
             previous = keypoint_boxes(np.stack([t.points for t in followed]))
             points, conf = predicted(tracking, [image] * len(followed), previous)
@@ -317,6 +338,9 @@ def iter_video(
             ):
                 track.points, track.confidence = face_points, face_conf
                 track.score = _iou(box, keypoint_boxes(face_points[None])[0])
+            if not detect and not all(followed_well(t) for t in followed):
+                detect_and_match(image, detector_scores)  # lost in this frame: look again
+        rows = []
         for track in tracks:
             track.smoothed = _smoothed(track, time)
             rows.append(_row(index, time, track, detector_scores.get(track.face)))
@@ -360,7 +384,8 @@ def predict_video(model, source, **options) -> pd.DataFrame:
         ``(H, W)`` or ``(H, W, 3)`` (uint8 RGB), e.g. a generator over a webcam.
     **options
         :func:`iter_video`'s keyword arguments: ``fps``, ``detect_every``,
-        ``min_track_score``, ``max_faces``, ``smooth``, ``min_cutoff``, ``beta``.
+        ``min_track_score``, ``min_confidence``, ``max_faces``, ``smooth``,
+        ``min_cutoff``, ``beta``.
 
     Returns
     -------

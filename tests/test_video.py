@@ -77,6 +77,20 @@ def test_two_faces_keep_their_ids_and_are_followed_between_detections(model, two
     np.testing.assert_allclose(sorted(table.time.unique()), np.arange(len(two_faces)) / 25)
 
 
+def test_a_face_that_leaves_ends_in_that_frame_and_a_returning_one_joins(model, two_faces):
+    """On a blank frame the crop around the last points still gives a tidy shape (its
+    track score stays near 1), but its points' confidence collapses: the detector looks
+    again in that frame and the face ends there."""
+    face = two_faces[0]
+    frames = [face] * 3 + [np.full_like(face, 110)] * 2 + [face] * 2
+    table = predict_video(model, iter(frames), detect_every=30)
+    assert sorted(table.frame) == [0, 0, 1, 1, 2, 2, 5, 5, 6, 6]  # two faces, none on blanks
+    assert set(table[table.frame < 3].face) == {0, 1}
+    assert set(table[table.frame >= 5].face) == {2, 3}  # new ids when they come back
+    with pytest.raises(ValueError, match="min_confidence"):
+        predict_video(model, iter(frames), min_confidence=2)
+
+
 def test_smoothing_off_gives_the_raw_tracked_points(model, two_faces):
     raw = predict_video(model, iter(two_faces[:4]), smooth=False, fps=25)
     smoothed = predict_video(model, iter(two_faces[:4]), fps=25)
