@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .geometry import scale_boxes
+from .geometry import box_iou, scale_boxes
 from .imaging import resize_image, to_gray
 
 __all__ = [
@@ -70,17 +70,9 @@ def _suppress_overlaps(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3):
     order = np.argsort(-scores)
     keep: list[int] = []
     for i in order:
-        if all(_iou(boxes[i], boxes[j]) <= iou for j in keep):
+        if all(box_iou(boxes[i], boxes[j]) <= iou for j in keep):
             keep.append(int(i))
     return boxes[keep], scores[keep]
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 class _NativePool:

@@ -18,7 +18,14 @@ import numpy as np
 from .keypoints import check_keypoints, to_points
 from .utils.validation import check_consistent_length
 
-__all__ = ["PointMap", "crop_windows", "image_shapes", "keypoint_boxes", "resize_map"]
+__all__ = [
+    "PointMap",
+    "box_iou",
+    "crop_windows",
+    "image_shapes",
+    "keypoint_boxes",
+    "resize_map",
+]
 
 
 def image_shapes(images) -> np.ndarray:
@@ -114,6 +121,16 @@ def resize_map(shapes, out_shape: tuple[int, int]) -> PointMap:
     out = np.asarray(out_shape, dtype=np.float64)
     scale = (out / shapes)[:, ::-1]  # (sx, sy)
     return PointMap(scale, 0.5 * scale - 0.5, np.tile(out.astype(np.int64), (len(shapes), 1)))
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two boxes ``(x0, y0, x1, y1)`` (0 when either is
+    empty)."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
 
 
 def keypoint_boxes(y) -> np.ndarray:

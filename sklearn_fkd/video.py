@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .detection import calibrate_boxes, detect_faces, make_detector
-from .geometry import keypoint_boxes
+from .geometry import box_iou, keypoint_boxes
 from .photos import face_crop_of
 from .utils.validation import check_images
 
@@ -179,14 +179,6 @@ class _Track:
     smoothed: np.ndarray | None = field(default=None)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def _frames(source, fps: float | None) -> Iterator[tuple[np.ndarray, float]]:
     if isinstance(source, (str, os.PathLike)):
         yield from read_video(source)
@@ -302,7 +294,7 @@ def iter_video(
         taken = np.zeros(len(boxes), dtype=bool)
         for track in tracks:
             box = keypoint_boxes(track.points[None])[0]
-            overlaps = [0.0 if taken[j] else _iou(box, b) for j, b in enumerate(boxes)]
+            overlaps = [0.0 if taken[j] else box_iou(box, b) for j, b in enumerate(boxes)]
             best = int(np.argmax(overlaps)) if len(boxes) else -1
             if best >= 0 and overlaps[best] >= SAME_FACE_IOU:
                 taken[best] = True
@@ -337,7 +329,7 @@ def iter_video(
                 followed, previous, points, conf, strict=True
             ):
                 track.points, track.confidence = face_points, face_conf
-                track.score = _iou(box, keypoint_boxes(face_points[None])[0])
+                track.score = box_iou(box, keypoint_boxes(face_points[None])[0])
             if not detect and not all(followed_well(t) for t in followed):
                 detect_and_match(image, detector_scores)  # lost in this frame: look again
         rows = []

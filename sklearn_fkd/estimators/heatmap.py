@@ -7,7 +7,13 @@ import numpy as np
 import torch
 from skorch.utils import to_numpy
 
-from ..nn.heatmaps import decode_heatmaps, pixels_to_normalized, soft_argmax, spatial_softmax
+from ..nn.heatmaps import (
+    decode_heatmaps,
+    expected_position,
+    pixels_to_normalized,
+    soft_argmax,
+    spatial_softmax,
+)
 from ..nn.losses import HeatmapLoss
 from ..utils.validation import check_in, check_number
 from .net import SHARED_PARAMETERS_DOC, KeypointNet
@@ -141,14 +147,24 @@ class HeatmapKeypointEstimator(KeypointNet):
         its logits) within ``CONFIDENCE_RADIUS`` cells of its expected position, ``(B,
         K)`` in ``[0, 1]``. A sharp single peak gives near 1; a flat or split map (an
         occluded, turned-away or blurred point) gives little."""
+        return self.decode_with_confidence(outputs)[1]
+
+    def decode_with_confidence(self, outputs: torch.Tensor):
+        """:meth:`decode_outputs` and :meth:`point_confidence` from one softmax."""
         h, w = outputs.shape[-2:]
-        prob = spatial_softmax(outputs.float().flatten(2))[0].view(outputs.shape)
+        prob = spatial_softmax(outputs.float().flatten(2))[0]
+        coords = (
+            expected_position(prob, (h, w)).flatten(1)
+            if self.decode == "softargmax"
+            else self.decode_outputs(outputs)
+        )
+        prob = prob.view(outputs.shape)
         xs = torch.arange(w, device=prob.device, dtype=prob.dtype)
         ys = torch.arange(h, device=prob.device, dtype=prob.dtype)
         mx = (prob.sum(dim=-2) * xs).sum(dim=-1)[..., None, None]
         my = (prob.sum(dim=-1) * ys).sum(dim=-1)[..., None, None]
         near = (xs - mx) ** 2 + (ys[:, None] - my) ** 2 <= self.CONFIDENCE_RADIUS**2
-        return (prob * near).sum(dim=(-2, -1))
+        return coords, (prob * near).sum(dim=(-2, -1))
 
     def predict_heatmaps(self, X) -> np.ndarray:
         """The predicted probability heatmaps (each sums to 1), for plotting.

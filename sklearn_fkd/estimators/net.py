@@ -1178,8 +1178,10 @@ class KeypointNet(NeuralNet):
             out = module(torch.cat([part, part.flip(-1)]) if flip else part).float()
             if not decode:
                 return out
-            coords = self.decode_outputs(out)
-            conf = self.point_confidence(out) if confidence else None
+            if confidence:
+                coords, conf = self.decode_with_confidence(out)
+            else:
+                coords, conf = self.decode_outputs(out), None
             if flip:  # each image and its mirror image went through in one pass
                 n = len(part)
                 coords = (coords[:n] + self._unmirror(coords[n:])) / 2
@@ -1289,6 +1291,11 @@ class KeypointNet(NeuralNet):
             f"{type(self).__name__} regresses coordinates and gives no per-point "
             "confidence; a HeatmapKeypointEstimator (the shipped ibug68) does"
         )
+
+    def decode_with_confidence(self, outputs: torch.Tensor):
+        """:meth:`decode_outputs` and :meth:`point_confidence` of the same outputs (a
+        subclass may share the work of the two)."""
+        return self.decode_outputs(outputs), self.point_confidence(outputs)
 
     def predict(self, X, return_confidence: bool = False):
         """Keypoints of each image, in pixels of ``X``.
