@@ -57,3 +57,29 @@ def test_weight_averaging_refuses_a_decay_outside_0_1(small_imm, decay):
     est = FaceKeypointRegressor(max_epochs=1, callbacks=[("ema", WeightAveraging(decay))])
     with pytest.raises(ValueError, match="decay"):
         est.fit(X[:8], y[:8])
+
+
+def test_fit_shows_progress_on_a_terminal_and_stays_quiet_elsewhere(capsys, monkeypatch):
+    """progress="auto" draws an epoch bar when stderr is a terminal (not under pytest's
+    capture), True always, False never; a caller's own "progress" callback replaces it."""
+    import sys
+
+    from sklearn_fkd.callbacks import EpochProgressBar
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (8, 24, 24), dtype=np.uint8)
+    y = rng.uniform(4, 20, (8, 2))
+
+    def fit(**kw) -> str:
+        FaceKeypointRegressor(channels=(4, 8), max_epochs=2, augment=None, **kw).fit(X, y)
+        return capsys.readouterr().err
+
+    assert "fitting FaceKeypointRegressor" not in fit()  # "auto", not a terminal
+    assert "2/2" in fit(progress=True)
+    assert fit(progress=False) == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert "fitting FaceKeypointRegressor" in fit()  # "auto" on a terminal
+    mine = fit(progress=True, callbacks=[("progress", EpochProgressBar("mine"))])
+    assert "mine" in mine and "fitting" not in mine
+    with pytest.raises(ValueError, match="progress must be one of"):
+        fit(progress="loud")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import numbers
 import os
+import sys
 import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -31,7 +32,7 @@ from skorch.callbacks import LRScheduler
 from skorch.utils import to_numpy
 
 from ..augment import Augment
-from ..callbacks import FreezeEncoder, StopOnNonFiniteLoss
+from ..callbacks import EpochProgressBar, FreezeEncoder, StopOnNonFiniteLoss
 from ..keypoints import (
     KeypointSchema,
     check_keypoints,
@@ -281,6 +282,11 @@ SHARED_PARAMETERS_DOC = """
         the points are about 1 px left of the annotations (see the estimators page).
         Costs one prediction pass over those images; False neither measures nor
         subtracts it.
+    progress : {"auto", True, False}, default="auto"
+        A progress bar over the epochs (the last loss, the time left): ``"auto"`` shows
+        it when the standard error stream is a terminal, so an interactive fit says it
+        is running and scripts, logs and tests stay quiet. A callback of your own named
+        ``"progress"`` replaces it.
     train_split : callable or None, default=None
         skorch's internal validation split (e.g. ``skorch.dataset.ValidSplit(0.1)``) for
         ``valid_loss`` in ``history``; None trains on everything.
@@ -374,6 +380,7 @@ class KeypointNet(NeuralNet):
         precision: str = "auto",
         test_flip: bool = False,
         correct_flip_offset: bool = True,
+        progress: bool | str = "auto",
         train_split=None,
         callbacks=None,
         warm_start: bool = False,
@@ -408,6 +415,7 @@ class KeypointNet(NeuralNet):
         self.precision = precision
         self.test_flip = test_flip
         self.correct_flip_offset = correct_flip_offset
+        self.progress = progress
 
     # -- construction ----------------------------------------------------------------
 
@@ -627,7 +635,20 @@ class KeypointNet(NeuralNet):
         if self.freeze_encoder:
             callbacks.append(("freeze_encoder", FreezeEncoder(self.freeze_encoder)))
         callbacks.append(("stop_on_non_finite_loss", StopOnNonFiniteLoss()))
+        if self._shows_progress():
+            callbacks.append(("progress", EpochProgressBar(f"fitting {type(self).__name__}")))
         return callbacks
+
+    def _shows_progress(self) -> bool:
+        """Whether fit adds its own progress bar (``progress``; none when the caller's
+        callbacks have one, or one named ``"progress"``)."""
+        for item in self.callbacks or ():
+            name, callback = item if isinstance(item, tuple) else (None, item)
+            if name == "progress" or isinstance(callback, EpochProgressBar):
+                return False
+        if isinstance(self.progress, str):
+            return self.progress == "auto" and sys.stderr.isatty()
+        return self.progress is True
 
     @contextmanager
     def _skorch_device(self):
@@ -744,6 +765,7 @@ class KeypointNet(NeuralNet):
         check_in(self.precision, "precision", PRECISIONS)
         check_in(self.test_flip, "test_flip", (False, True))
         check_in(self.correct_flip_offset, "correct_flip_offset", (False, True))
+        check_in(self.progress, "progress", ("auto", False, True))
         check_in(self.mean_shape_start, "mean_shape_start", (False, True))
         check_number(self.freeze_encoder, "freeze_encoder", integer=True, low=0)
         if self.freeze_encoder and self.weights is None:
