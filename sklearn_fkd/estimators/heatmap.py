@@ -147,24 +147,29 @@ class HeatmapKeypointEstimator(KeypointNet):
         its logits) within ``CONFIDENCE_RADIUS`` cells of its expected position, ``(B,
         K)`` in ``[0, 1]``. A sharp single peak gives near 1; a flat or split map (an
         occluded, turned-away or blurred point) gives little."""
-        return self.decode_with_confidence(outputs)[1]
+        prob = spatial_softmax(outputs.float().flatten(2))[0]
+        return self._peakedness(prob.view(outputs.shape))
 
     def decode_with_confidence(self, outputs: torch.Tensor):
         """:meth:`decode_outputs` and :meth:`point_confidence` from one softmax."""
-        h, w = outputs.shape[-2:]
         prob = spatial_softmax(outputs.float().flatten(2))[0]
         coords = (
-            expected_position(prob, (h, w)).flatten(1)
+            expected_position(prob, tuple(outputs.shape[-2:])).flatten(1)
             if self.decode == "softargmax"
             else self.decode_outputs(outputs)
         )
-        prob = prob.view(outputs.shape)
+        return coords, self._peakedness(prob.view(outputs.shape))
+
+    def _peakedness(self, prob: torch.Tensor) -> torch.Tensor:
+        """The mass of probability maps ``(B, K, h, w)`` within ``CONFIDENCE_RADIUS``
+        cells of their expectations, ``(B, K)``."""
+        h, w = prob.shape[-2:]
         xs = torch.arange(w, device=prob.device, dtype=prob.dtype)
         ys = torch.arange(h, device=prob.device, dtype=prob.dtype)
         mx = (prob.sum(dim=-2) * xs).sum(dim=-1)[..., None, None]
         my = (prob.sum(dim=-1) * ys).sum(dim=-1)[..., None, None]
         near = (xs - mx) ** 2 + (ys[:, None] - my) ** 2 <= self.CONFIDENCE_RADIUS**2
-        return coords, (prob * near).sum(dim=(-2, -1))
+        return (prob * near).sum(dim=(-2, -1))
 
     def predict_heatmaps(self, X) -> np.ndarray:
         """The predicted probability heatmaps (each sums to 1), for plotting.

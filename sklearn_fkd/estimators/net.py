@@ -1036,9 +1036,7 @@ class KeypointNet(NeuralNet):
         self
         """
         self._check_params()
-        if isinstance(X, KeypointDataset):
-            if self.warm_start and getattr(self, "initialized_", False):
-                self._ensure_optimizer()
+        if isinstance(X, KeypointDataset):  # skorch's fit goes on in partial_fit
             return super().fit(X, None, **fit_params)
         reset = not (self.warm_start and getattr(self, "initialized_", False))
         return self._train(X, y, reset=reset, seed=True, **fit_params)
