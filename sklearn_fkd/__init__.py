@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 #: each public name and the module that defines it
 _LAZY = {
@@ -35,7 +35,7 @@ _LAZY = {
     "predict_faces": "photos",
     "KeypointPipeline": "pipeline",
     "make_keypoint_pipeline": "pipeline",
-    "PretrainedWeights": "pretrained",
+    "PretrainedWeights": "weights",
     "list_pretrained": "pretrained",
     "load_pretrained": "pretrained",
     "predict_video": "video",
@@ -99,5 +99,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     )
     from .photos import predict_faces
     from .pipeline import KeypointPipeline, make_keypoint_pipeline
-    from .pretrained import PretrainedWeights, list_pretrained, load_pretrained
+    from .pretrained import list_pretrained, load_pretrained
     from .video import predict_video
+    from .weights import PretrainedWeights

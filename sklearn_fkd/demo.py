@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import plotting
 from .callbacks import EpochProgressBar
 from .datasets import load_imm_faces
 from .estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
@@ -47,8 +48,6 @@ def run_demo(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from . import plotting
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)

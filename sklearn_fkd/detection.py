@@ -32,6 +32,8 @@ import numpy as np
 
 from .geometry import box_iou, scale_boxes
 from .imaging import resize_image, to_gray
+from .utils.optional import import_extra
+from .utils.validation import check_images
 
 __all__ = [
     "DETECTORS",
@@ -43,8 +45,6 @@ __all__ = [
     "detect_faces",
     "make_detector",
 ]
-
-DLIB_EXTRA = 'pip install "sklearn-fkd[dlib]"'
 
 
 class _Detector:
@@ -184,11 +184,7 @@ class LBPFaceDetector(_Detector):
 
 
 def _make_dlib_hog():
-    try:
-        import dlib
-    except ImportError as exc:
-        raise ImportError(f"the 'hog' face detector needs dlib: {DLIB_EXTRA}") from exc
-    return dlib.get_frontal_face_detector()
+    return import_extra("dlib", "the 'hog' face detector").get_frontal_face_detector()
 
 
 def _dlib_hog():
@@ -340,8 +336,6 @@ def detect_faces(image, detector="auto") -> tuple[np.ndarray, np.ndarray]:
     >>> from sklearn_fkd import detect_faces
     >>> boxes, scores = detect_faces("group.jpg", detector="hog")  # doctest: +SKIP
     """
-    from .utils.validation import check_images
-
     (image,) = check_images([image] if not isinstance(image, np.ndarray) else image[None])
     found = make_detector(detector)
     if not hasattr(found, "detect"):

@@ -24,41 +24,31 @@ from torch import nn
 
 from .estimators import KeypointNet
 from .nn.fusion import fused_for_inference
-from .nn.heatmaps import normalized_to_pixels
 from .utils.meta import final_estimator
+from .utils.optional import import_extra
 
 __all__ = ["export_onnx"]
 
-ONNX_EXTRA = 'pip install "sklearn-fkd[onnx]"'
-
 
 class _ExportedNetwork(nn.Module):
-    """Pixels ``(B, H, W, C)`` -> keypoints ``(B, K, 2)`` in their pixels, as ``predict``."""
+    """Pixels ``(B, H, W, C)`` -> keypoints ``(B, K, 2)`` in their pixels, as ``predict``:
+    standardised, through the network (with each mirror image when the estimator flips
+    at test time) and read out by the estimator's own
+    :meth:`~sklearn_fkd.estimators.KeypointNet.readout`."""
 
     def __init__(self, est: KeypointNet, uint8_input: bool):
         super().__init__()
-        self.est = est
         self.network = fused_for_inference(est.module_).float().cpu().eval()
+        self.readout = est.readout().float()
         self.register_buffer("mean", torch.as_tensor(est.input_mean_).view(1, -1, 1, 1))
         self.register_buffer("std", torch.as_tensor(est.input_std_).view(1, -1, 1, 1))
         self.scale = 1.0 / 255.0 if uint8_input else 1.0
-        self.register_buffer("perm", torch.as_tensor(est.schema_.flip_permutation))
-        offset = est._prediction_offset() if est.correct_flip_offset else torch.zeros(2)
-        self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float32))
-
-    def _coordinates(self, x: torch.Tensor) -> torch.Tensor:
-        return self.est.decode_outputs(self.network(x).float())
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         x = pixels.permute(0, 3, 1, 2).float() * self.scale
         x = (x - self.mean) / self.std
-        k = self.est.n_keypoints_
-        coords = self._coordinates(x).reshape(-1, k, 2)
-        if self.est.test_flip:
-            mirrored = self._coordinates(x.flip(-1)).reshape(-1, k, 2)
-            mirrored = mirrored[:, self.perm] * torch.tensor([-1.0, 1.0])
-            coords = (coords + mirrored) / 2
-        return normalized_to_pixels(coords, self.est.image_size_) - self.offset
+        mirrored = self.network(x.flip(-1)).float() if self.readout.flipped else None
+        return self.readout(self.network(x).float(), mirrored)
 
 
 def export_onnx(
@@ -96,11 +86,8 @@ def export_onnx(
     >>> crops = pipe[:-1].transform(images)  # doctest: +SKIP
     >>> points = session.run(None, {"pixels": crops[..., None]})[0]  # doctest: +SKIP
     """
-    try:
-        import onnx  # noqa: F401
-        import onnxscript  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(f"export_onnx needs onnx and onnxscript: {ONNX_EXTRA}") from exc
+    import_extra("onnx", "export_onnx")
+    import_extra("onnxscript", "export_onnx")
     if input_dtype not in ("uint8", "float32"):
         raise ValueError(f"input_dtype must be 'uint8' or 'float32', got {input_dtype!r}")
     _, est = final_estimator(model)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from functools import wraps
 
 import numpy as np
 import sklearn.metrics
@@ -42,7 +41,6 @@ from .utils.meta import final_estimator
 
 __all__ = [
     "KeypointScorer",
-    "auc",
     "ced_auc",
     "cumulative_error_distribution",
     "failure_rate",
@@ -255,18 +253,6 @@ def ced_auc(
     return float(np.clip(1.0 - e / threshold, 0.0, 1.0).mean())
 
 
-@wraps(ced_auc)
-def auc(*args, **kwargs) -> float:
-    """Deprecated alias of :func:`ced_auc` (scikit-learn's ``auc`` is another quantity)."""
-    warnings.warn(
-        "sklearn_fkd.metrics.auc is renamed ced_auc (scikit-learn's auc is the area under "
-        "any curve); the old name will be removed",
-        FutureWarning,
-        stacklevel=2,
-    )
-    return ced_auc(*args, **kwargs)
-
-
 def failure_rate(
     y_true, y_pred, threshold: float = 0.10, schema=None, normalize="interocular"
 ) -> float:
@@ -287,7 +273,6 @@ _SCORERS = {
     "neg_nme": (nme, -1),
     "pck": (pck, 1),
     "ced_auc": (ced_auc, 1),
-    "auc": (ced_auc, 1),  # the old name of ced_auc
     "neg_failure_rate": (failure_rate, -1),
 }
 _USES_SCHEMA = {nme, pck, ced_auc, failure_rate}

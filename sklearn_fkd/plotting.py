@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .keypoints import KeypointSchema, check_keypoints, infer_schema, to_points
+from .metrics import cumulative_error_distribution, per_image_nme
+from .utils.meta import final_estimator
 
 __all__ = [
     "first_conv_weights",
@@ -158,8 +160,6 @@ def plot_best_worst(
     """
     import matplotlib.pyplot as plt
 
-    from .metrics import per_image_nme
-
     err = per_image_nme(y_true, y_pred, schema=schema, normalize=normalize)
     scored = np.flatnonzero(~np.isnan(err))
     if len(scored) < 2 * n:
@@ -187,8 +187,6 @@ def plot_best_worst(
 def _history_of(estimator):
     """The skorch ``history`` of an estimator, a pipeline's final step or a search's
     best estimator."""
-    from .utils.meta import final_estimator
-
     _, net = final_estimator(estimator)
     history = getattr(net, "history_", None) or getattr(net, "history", None)
     if not history:
@@ -235,8 +233,6 @@ def first_conv_weights(estimator) -> np.ndarray:
     ndarray of shape (out_channels, in_channels, kh, kw), float32
     """
     import torch
-
-    from .utils.meta import final_estimator
 
     _, net = final_estimator(estimator)
     module = getattr(net, "module_", None)
@@ -341,8 +337,6 @@ def plot_ced(
     -------
     matplotlib.axes.Axes
     """
-    from .metrics import cumulative_error_distribution
-
     if not errors:
         raise ValueError("plot_ced needs at least one model's errors")
     ax = _new_axes(ax, (5, 4))

@@ -31,6 +31,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .callbacks import HeldOutScore
+from .estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
 from .metrics import get_scorer
 from .utils.meta import final_estimator
 from .utils.validation import check_consistent_length
@@ -101,8 +102,6 @@ def default_search_space(estimator):
         Maps a trial to the estimator parameters (pipeline-prefixed, e.g.
         ``"noseregressor__lr"``) to set. Picklable.
     """
-    from .estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
-
     prefix, final = final_estimator(estimator)
     augment = getattr(final, "augment", None) is not None
     if isinstance(final, HeatmapKeypointEstimator):

@@ -38,12 +38,13 @@ import numpy as np
 import pandas as pd
 
 from .detection import calibrate_boxes, detect_faces, make_detector
+from .drawing import draw_faces
 from .geometry import box_iou, keypoint_boxes
 from .photos import face_crop_of
+from .utils.optional import import_extra
 from .utils.validation import check_images
 
 __all__ = [
-    "VIDEO_EXTRA",
     "VIDEO_SUFFIXES",
     "OneEuroFilter",
     "iter_video",
@@ -52,7 +53,6 @@ __all__ = [
     "write_video_points",
 ]
 
-VIDEO_EXTRA = 'pip install "sklearn-fkd[video]"'
 #: file suffixes the command line reads as videos
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg")
 #: a detection and a followed face are the same face above this box overlap
@@ -127,11 +127,7 @@ class OneEuroFilter:
 
 
 def _av():
-    try:
-        import av
-    except ImportError as exc:
-        raise ImportError(f"reading or writing a video file needs PyAV: {VIDEO_EXTRA}") from exc
-    return av
+    return import_extra("av", "reading or writing a video file")
 
 
 def video_info(path: str | os.PathLike) -> tuple[int | None, float]:
@@ -434,8 +430,6 @@ def write_video_points(
     import time
 
     from tqdm.auto import tqdm
-
-    from .drawing import draw_faces
 
     total, rate = None, options.get("fps") or 30.0
     if isinstance(source, (str, os.PathLike)):

@@ -105,7 +105,9 @@ def test_a_model_trained_on_crops_finds_the_face_in_a_full_photo(tmp_path, capsy
     photo = np.full((480, 640, 3), 128, dtype=np.uint8)
     photo[220 : 220 + takeo.shape[0], 400 : 400 + takeo.shape[1]] = takeo
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    code, _, err = run(capsys, "predict", model, tmp_path / "photo.png", "--output", tmp_path)
+    code, _, err = run(
+        capsys, "predict", tmp_path / "photo.png", "--model", model, "--output", tmp_path
+    )
     assert code == 0, err
     pred = pd.read_csv(tmp_path / "keypoints.csv").iloc[0, 1:].to_numpy(float).reshape(-1, 2)
     truth = np.loadtxt(folder / "takeo.pts", skiprows=3, max_rows=68) - 1 + [400, 220]
@@ -203,7 +205,8 @@ def test_submit_refuses_a_model_of_other_points(imm_model, tmp_path, capsys):
             ["predict", "--model", "README.md", "x.png"],
             "README.md is not a sklearn-fkd model file",
         ),
-        (["predict", "nothing.fkd", "x.png"], "model file nothing.fkd not found"),
+        (["predict", "x.png", "--model", "nothing.fkd"], "model file nothing.fkd not found"),
+        (["predict", "m.fkd", "x.png"], "m.fkd is a model file: give it as --model m.fkd"),
         (["evaluate", "nothing.fkd", "--data", "afw"], "not found"),
     ],
 )
@@ -242,7 +245,7 @@ def test_a_saved_model_predicts_in_a_fresh_process_without_any_data(imm_model, t
     image = sorted(data_folder("imm_face_db").glob("40-1*.jpg"))[0]
     env = {"SKLEARN_FKD_DATA": str(tmp_path / "no-data-here"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-m", "sklearn_fkd", "predict", str(imm_model), str(image),
+        [sys.executable, "-m", "sklearn_fkd", "predict", str(image), "--model", str(imm_model),
          "--output", str(tmp_path / "out"), "--no-plots"],
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )  # fmt: skip

@@ -178,7 +178,7 @@ def test_predict_checks_an_output_under_a_file_before_predicting(
     assert code == 1 and "is a file" in err and "images" not in out
 
 
-def test_model_and_photos_are_told_apart_by_content_not_position(
+def test_webp_and_gif_are_photos_and_a_model_file_among_them_is_named(
     whole_image_model, tmp_path, capsys
 ):
     image = np.zeros((30, 40, 3), np.uint8)
@@ -186,19 +186,17 @@ def test_model_and_photos_are_told_apart_by_content_not_position(
     frames = [Image.fromarray(image), Image.fromarray(image + 40)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
     Image.fromarray(image).save(tmp_path / "x.jpg")
-    renamed = tmp_path / "model.bin"  # a model file whatever its name, anywhere
-    renamed.write_bytes(whole_image_model.read_bytes())
     out = tmp_path / "out"
     code, _, err = run(
-        capsys, "predict", tmp_path / "anim.gif", renamed, tmp_path / "photo.webp",
-        tmp_path / "x.jpg", "--output", out, "--no-plots",
+        capsys, "predict", tmp_path / "anim.gif", tmp_path / "photo.webp", tmp_path / "x.jpg",
+        "--model", whole_image_model, "--output", out, "--no-plots",
     )  # fmt: skip
     assert code == 0, err
     assert len((out / "keypoints.csv").read_text().splitlines()) == 4
     code, _, err = run(
-        capsys, "predict", renamed, renamed, tmp_path / "x.jpg", "--output", tmp_path / "o2"
+        capsys, "predict", whole_image_model, tmp_path / "x.jpg", "--output", tmp_path / "o2"
     )
-    assert code == 1 and "more than one model" in err
+    assert code == 1 and "is a model file: give it as --model" in err
 
 
 # -- 13: smaller ----------------------------------------------------------------------------

@@ -366,7 +366,8 @@ def test_a_model_fine_tuned_from_a_file_saves_without_the_path(fitted, small_imm
 def test_malformed_documents_are_one_line_errors(saved, tmp_path, capsys, change, match):
     path = craft(saved, change)
     refused(path, match)
-    code = main(["predict", str(path), str(tmp_path / "none.png"), "--output", str(tmp_path)])
+    argv = ["predict", str(tmp_path / "none.png"), "--model", str(path), "--output", str(tmp_path)]
+    code = main(argv)
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
 

@@ -8,16 +8,6 @@ from sklearn_fkd.nn import KeypointCNN, MaskedKeypointLoss, ResNet18Keypoints, U
 from sklearn_fkd.nn.heatmaps import soft_argmax
 
 
-def test_target_normalisation_round_trip_and_image_edges():
-    est = FaceKeypointRegressor()
-    est.image_size_ = (30, 40)  # H, W
-    y = np.array([[-0.5, -0.5, 39.5, 29.5, 0.0, 0.0, 12.25, 7.75]])
-    u = est._normalize(y)
-    np.testing.assert_allclose(u[0, :4], [-1, -1, 1, 1])  # the outer pixel edges
-    np.testing.assert_allclose(u[0, 4:6], [-1 + 1 / 40, -1 + 1 / 30])  # first pixel centre
-    np.testing.assert_allclose(est._denormalize(u), y, atol=1e-12)
-
-
 def test_resnet18_loads_a_local_state_dict_into_a_grey_stem(tmp_path):
     torch.manual_seed(0)
     rgb = resnet18(weights=None)
@@ -108,7 +98,8 @@ def test_heatmap_predict_decodes_per_chunk_like_one_pass():
 
     dataset = KeypointDataset(est._check_images(X))
     logits = torch.cat(list(est.forward_iter(dataset)))  # raw maps of the whole batch
-    whole = est._denormalize(est.decode_outputs(logits).numpy())
+    coords = est.decode_outputs(logits).double()
+    whole = est.readout().to_pixels(coords).reshape(len(coords), -1).numpy()
     np.testing.assert_allclose(est.predict(X), whole, atol=1e-3)
 
 

@@ -161,8 +161,9 @@ def test_test_scales_and_flips_in_one_pass_equal_the_passes_one_by_one(faces):
         est.module_.eval()
         plain = est.decode_outputs(est.module_(x))
         mirrored = est.decode_outputs(est.module_(x.flip(-1)))
-    coords = ((plain + est._unmirror(mirrored)) / 2).double().numpy()
-    expected = est._denormalize(coords) - np.tile(est.prediction_offset_, est.n_keypoints_)
+        readout = est.readout()
+        coords = ((plain + readout.unmirror(mirrored)) / 2).double()
+        expected = readout.to_pixels(coords).reshape(len(coords), -1).numpy()
     np.testing.assert_allclose(est.predict(crops), expected, atol=1e-3)
 
 

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..imaging import IMAGE_SUFFIXES, read_image
 
 DATA_ENV_VAR = "SKLEARN_FKD_DATA"
-IMAGE_SUFFIXES = (
-    ".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp", ".gif"
-)  # fmt: skip
 
 
 def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
@@ -58,51 +56,6 @@ def dataset_folder(name: str, data_home=None, *, hint: str = "") -> Path:
             f"holds {name!r}.{(' ' + hint) if hint else ''}"
         )
     return folder
-
-
-def read_image(path: str | os.PathLike, as_gray: bool = False) -> np.ndarray:
-    """Decode one image file to uint8, ``(H, W, 3)`` RGB or ``(H, W)`` grey, as it is
-    displayed.
-
-    The EXIF orientation is applied (as :func:`PIL.ImageOps.exif_transpose` does), so a
-    phone photo stored sideways is read upright and points are in the displayed frame.
-    16-bit images (PNG, TIFF) are scaled to 8 bits (``round(v / 257)``), not clipped.
-    Grey uses PIL's ITU-R 601-2 luma (``L = 0.299 R + 0.587 G + 0.114 B``).
-
-    Raises
-    ------
-    ValueError
-        Naming the file when it is not a readable image (corrupt or truncated), or is
-        larger than PIL's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``).
-    """
-    try:
-        with Image.open(path) as im:
-            return _to_uint8(ImageOps.exif_transpose(im), as_gray)
-    except Image.DecompressionBombError as exc:
-        raise ValueError(
-            f"cannot read image {path}: it has more pixels than PIL's limit of "
-            f"{Image.MAX_IMAGE_PIXELS:,} x 2 (a decompression bomb?); raise "
-            "PIL.Image.MAX_IMAGE_PIXELS if the file is trusted"
-        ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"cannot read image {path}: {exc}") from exc
-
-
-#: PIL modes of one channel of more than 8 bits, and the largest value of each
-_WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
-
-
-def _to_uint8(im: Image.Image, as_gray: bool) -> np.ndarray:
-    """A PIL image as uint8 RGB or grey; wide grey values scaled, not clipped."""
-    if im.mode in _WIDE_MODES:
-        wide = np.asarray(im, dtype=np.float64)
-        grey = np.clip(np.round(wide * 255.0 / _WIDE_MODES[im.mode]), 0, 255).astype(np.uint8)
-        return grey if as_gray else np.repeat(grey[..., None], 3, axis=2)
-    if im.mode == "F":
-        raise ValueError(f"{im.mode!r} (floating-point) images are not photos; convert them")
-    return np.asarray(im.convert("L" if as_gray else "RGB"))
 
 
 _PROGRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar("progress", default=None)

@@ -3,8 +3,11 @@ sub-pixel decoding."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_numpy
 
 from ..nn.heatmaps import (
@@ -15,8 +18,10 @@ from ..nn.heatmaps import (
     spatial_softmax,
 )
 from ..nn.losses import HeatmapLoss
-from ..utils.validation import check_in, check_number
-from .net import SHARED_PARAMETERS_DOC, KeypointNet
+from ..utils.validation import Interval, Options, TupleOf
+from .dataset import KeypointDataset
+from .net import KeypointNet
+from .shared_docs import SHARED_PARAMETERS_DOC
 
 __all__ = ["HeatmapKeypointEstimator"]
 
@@ -91,20 +96,17 @@ class HeatmapKeypointEstimator(KeypointNet):
 
     OUTPUT = "maps"
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_in(self.backbone, "backbone", BACKBONES)
-        check_number(self.depth, "depth", integer=True, low=1)
-        check_number(self.base_channels, "base_channels", integer=True, low=1)
-        widths = tuple(self.widths) if isinstance(self.widths, (list, tuple)) else ()
-        if not widths:
-            raise ValueError(f"widths must be a non-empty tuple of ints, got {self.widths!r}")
-        for width in widths:
-            check_number(width, "each of widths", integer=True, low=1)
-        check_in(self.output_stride, "output_stride", (4, 8))
-        check_number(self.sigma, "sigma", low=0, low_inclusive=False)
-        check_number(self.js_weight, "js_weight", low=0)
-        check_in(self.decode, "decode", DECODERS)
+    _parameter_constraints: ClassVar[dict] = {
+        **KeypointNet._parameter_constraints,
+        "backbone": Options(*BACKBONES),
+        "depth": Interval(1, integer=True),
+        "base_channels": Interval(1, integer=True),
+        "widths": TupleOf(Interval(1, integer=True)),
+        "output_stride": Options(4, 8),
+        "sigma": Interval(0, low_inclusive=False),
+        "js_weight": Interval(0),
+        "decode": Options(*DECODERS),
+    }
 
     def _stride(self) -> int:
         """Input pixels per heatmap pixel, of the network in use."""
@@ -184,10 +186,12 @@ class HeatmapKeypointEstimator(KeypointNet):
             ``H' = H``, ``W' = W`` for the U-Net, a quarter (``output_stride``) for the
             FPN.
         """
+        check_is_fitted(self, "module_")
+        dataset = KeypointDataset(self._check_images(X))
         return np.concatenate(
             [
                 to_numpy(spatial_softmax(out.float().flatten(2))[0].view(out.shape))
-                for out in self._outputs(X, decode=False)
+                for out in self.network_outputs(dataset, decode=False)
             ],
             axis=0,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..keypoints import NOSE, check_keypoints, convert_keypoints
 from ..nn.cnn import HEADS
-from ..utils.validation import check_in, check_number
-from .net import SHARED_PARAMETERS_DOC, KeypointNet
+from ..utils.validation import Interval, Options, TupleOf
+from .net import KeypointNet
+from .shared_docs import SHARED_PARAMETERS_DOC
 
 __all__ = ["FaceKeypointRegressor", "NoseRegressor"]
 
@@ -17,9 +20,18 @@ class _CNNParams:
     :class:`KeypointNet`; the other parameters go to it through ``**kwargs``)."""
 
     #: the soft-argmax head's mean-shape prior is three standard deviations of the
-    #: training positions wide, not one: one held predictions near the mean (IMM from
-    #: scratch, nose 5.05 -> 3.54 px, 58 points 8.08 -> 6.92 px; docs/design_notes.rst)
+    #: training positions wide, not one (docs/design_notes.rst says what each measured)
     mean_shape_prior_width = 3.0
+
+    _parameter_constraints: ClassVar[dict] = {
+        **KeypointNet._parameter_constraints,
+        "channels": TupleOf(Interval(1, integer=True)),
+        "kernel_size": Interval(1, integer=True, odd=True),
+        "convs_per_block": Interval(1, integer=True),
+        "head": Options(*HEADS),
+        "hidden_units": Interval(0, integer=True),
+        "dropout": Interval(0, 1, high_inclusive=False),
+    }
 
     def __init__(
         self,
@@ -33,8 +45,8 @@ class _CNNParams:
         dropout=0.0,
         **kwargs,
     ):
-        # 120 epochs, not the heatmap estimator's 60: on IMM from scratch (192 faces)
-        # 60 left the 58 points at 6.87 px, 120 gives 6.34 (benchmarks/README.md, imm)
+        # 120 epochs, not the heatmap estimator's 60: the small CNN is cheap per epoch
+        # and keeps improving on small data sets (benchmarks/README.md, imm)
         super().__init__(max_epochs=max_epochs, **kwargs)
         self.channels = channels
         self.kernel_size = kernel_size
@@ -42,21 +54,6 @@ class _CNNParams:
         self.head = head
         self.hidden_units = hidden_units
         self.dropout = dropout
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        channels = tuple(self.channels) if isinstance(self.channels, (list, tuple)) else ()
-        if not channels:
-            raise ValueError(f"channels must be a non-empty tuple of ints, got {self.channels!r}")
-        for width in channels:
-            check_number(width, "each of channels", integer=True, low=1)
-        kernel = check_number(self.kernel_size, "kernel_size", integer=True, low=1)
-        if kernel % 2 == 0:
-            raise ValueError(f"kernel_size must be odd, got {kernel}")
-        check_number(self.convs_per_block, "convs_per_block", integer=True, low=1)
-        check_in(self.head, "head", HEADS)
-        check_number(self.hidden_units, "hidden_units", integer=True, low=0)
-        check_number(self.dropout, "dropout", low=0, high=1, high_inclusive=False)
 
     def _cnn_params(self) -> dict:
         return dict(
@@ -138,11 +135,12 @@ class FaceKeypointRegressor(_CNNParams, KeypointNet):
         super().__init__(**kwargs)
         self.backbone = backbone
 
-    def _check_params(self) -> None:
-        check_in(self.backbone, "backbone", BACKBONES)
-        super()._check_params()
+    _parameter_constraints: ClassVar[dict] = {
+        **_CNNParams._parameter_constraints,
+        "backbone": Options(*BACKBONES),
+    }
 
-    def _takes_other_weights(self) -> bool:
+    def _takes_state_dict(self) -> bool:
         return self.backbone == "resnet18"
 
     def network_spec(self) -> tuple[str, dict]:

@@ -3,11 +3,13 @@ fine-tuned estimator takes over from the one it starts from."""
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from .cnn import KeypointCNN
 from .fpn import HeatmapFPN
 from .resnet import ResNet18Keypoints
+from .transfer import MapsToCoordinates
 from .unet import UNet
 
 #: name -> (class, what it outputs: "coordinates" (B, 2K) or logit "maps" (B, K, h, w))
@@ -38,3 +40,17 @@ def build_network(name: str, params: dict, n_keypoints: int, in_channels: int) -
     cls, output = NETWORKS[name]
     count = 2 * n_keypoints if output == "coordinates" else n_keypoints
     return cls(count, in_channels=in_channels, **params)
+
+
+def network_for(spec, n_keypoints: int, n_channels: int, output: str) -> torch.nn.Module:
+    """The network a spec ``(name, params)`` names, for ``n_keypoints`` points,
+    ``n_channels`` input channels and an estimator of ``output`` kind (a heatmap network
+    read out as coordinates by a regressor)."""
+    name, params = spec
+    module = build_network(name, dict(params), n_keypoints, n_channels)
+    made = NETWORKS[name][1]
+    if output == made:
+        return module
+    if output == "coordinates" and made == "maps":
+        return MapsToCoordinates(module)
+    raise ValueError(f"an estimator of {output} needs another network; {name!r} outputs {made}")

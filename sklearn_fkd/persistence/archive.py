@@ -16,6 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load
+
 __all__ = [
     "FORMAT_VERSION",
     "JSON_MEMBER",
@@ -26,6 +30,7 @@ __all__ = [
     "WEIGHTS_MEMBER",
     "is_model_archive",
     "read_archive",
+    "read_weights",
     "write_archive",
     "write_atomically",
 ]
@@ -193,3 +198,20 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> Path:
             os.unlink(temporary)
         raise
     return path
+
+
+def read_weights(blob: bytes, path: Path) -> dict:
+    """The tensors of the weights member; every float weight finite (a fit state's
+    mean shape may hold NaN for never-annotated points)."""
+    if not blob:
+        return {}
+    try:
+        weights = load(blob)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{path}: its weights are unreadable ({exc})") from None
+    for key, tensor in weights.items():
+        if ".fit_state.mean_shape" in key or not tensor.is_floating_point():
+            continue
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{path}: the weight {key} holds values that are not finite")
+    return weights

@@ -1,17 +1,22 @@
-"""A keypoint estimator's network rebuilt from a model file: its spec checked, its size
-checked against the stored weights on torch's meta device (nothing allocated), then the
-weights loaded; the numbers fit learned come from the weights' ``fit_state`` buffers."""
+"""A keypoint network read from a model file's node: its spec checked, its size checked
+against the stored weights on torch's meta device (nothing allocated); the numbers fit
+learned come from the weights' ``fit_state`` buffers. Used to load a whole model
+(:mod:`.tree`) and to start from a model's network (:mod:`sklearn_fkd.weights`)."""
 
 from __future__ import annotations
 
-import io
 import math
 import numbers
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
-__all__ = ["MAX_SPEC_NUMBER", "check_network_spec", "rebuild_network"]
+from ..keypoints import KeypointSchema
+from ..nn.fit_state import read_fit_state
+from ..nn.registry import NETWORKS, network_for
+
+__all__ = ["MAX_SPEC_NUMBER", "NetworkState", "check_network_spec", "read_network_state"]
 
 #: the largest number in a network spec (channel widths, depths, kernel sizes...)
 MAX_SPEC_NUMBER = 4096
@@ -28,8 +33,6 @@ def check_network_spec(spec, path: Path, where: str) -> tuple[str, dict]:
         Not a pair, an unknown network, a ``weights`` file or any string that looks
         like a path, or a number that is not finite and at most :data:`MAX_SPEC_NUMBER`.
     """
-    from ..nn.registry import NETWORKS
-
     where = f"{where}.network_spec_"
     if not (
         isinstance(spec, (tuple, list))
@@ -76,8 +79,6 @@ def check_network_spec(spec, path: Path, where: str) -> tuple[str, dict]:
 def _check_size(spec, state: dict, n_keypoints: int, n_channels: int, output: str, path, where):
     """Build the network on the meta device and compare its tensors' names and shapes
     with the stored ones: a spec asking for more than the file holds is refused."""
-    from ..estimators.net import network_for
-
     try:
         with torch.device("meta"):
             module = network_for(spec, n_keypoints, n_channels, output)
@@ -103,21 +104,43 @@ def _check_size(spec, state: dict, n_keypoints: int, n_channels: int, output: st
     )
 
 
-def rebuild_network(est, node: dict, fitted: dict, path: Path, weights: dict, where: str):
-    """Load the estimator ``est`` (built from the node's checked parameters) with its
-    network and weights."""
-    from safetensors.torch import save
-    from skorch.history import History
+class NetworkState(NamedTuple):
+    """A checked network of a model file: its spec, its state dict (``fit_state``
+    buffers included), its schema (or None) and what it outputs."""
 
-    from ..estimators.net import read_fit_state
-    from ..keypoints import KeypointSchema
+    spec: tuple[str, dict]
+    state: dict
+    schema: KeypointSchema | None
+    output: str
 
+
+def read_network_state(
+    node: dict, fitted: dict, path: Path, weights: dict, where: str, output: str | None = None
+) -> NetworkState:
+    """The network of an estimator's node, checked against its weights.
+
+    Parameters
+    ----------
+    node : dict
+        The estimator's node (its ``weights`` prefix).
+    fitted : dict
+        Its decoded fitted attributes (``network_spec_``, ``schema_``).
+    path : Path
+        The file, for messages.
+    weights : dict
+        Every tensor of the file.
+    where : str
+        The node's place in the tree, for messages.
+    output : {"coordinates", "maps"} or None
+        What the estimator reads out; None: as the stored network was (a heatmap network
+        read out as coordinates is stored under ``net.``).
+    """
     prefix = node.get("weights")
     if not isinstance(prefix, str):
         raise ValueError(f"{path}: {where} names no weights")
     state = {k[len(prefix) + 1 :]: v for k, v in weights.items() if k.startswith(prefix + ".")}
     if not state:
-        raise ValueError(f"{path}: the weights of {type(est).__name__} are missing")
+        raise ValueError(f"{path}: the weights of {where} are missing")
     spec = check_network_spec(fitted.get("network_spec_"), path, where)
     try:
         values = read_fit_state(state)
@@ -129,18 +152,8 @@ def rebuild_network(est, node: dict, fitted: dict, path: Path, weights: dict, wh
         isinstance(schema, KeypointSchema) and schema.n_points == n_keypoints
     ):
         raise ValueError(f"{path}: {where}.schema_ is not a schema of its {n_keypoints} points")
-    _check_size(spec, state, n_keypoints, n_channels, est.OUTPUT, path, where)
-    est.network_spec_ = spec
-    try:
-        est.load_params(f_params=io.BytesIO(save(state)), use_safetensors=True)
-    except RuntimeError as exc:  # shapes or keys that do not fit the network
-        raise ValueError(f"{path}: the weights do not fit {type(est).__name__}: {exc}") from None
-    if schema is not None:
-        est.schema_ = schema
-    history = node.get("history", [])
-    if not (isinstance(history, list) and all(isinstance(e, dict) for e in history)):
-        raise ValueError(f"{path}: {where}.history must be a list of objects")
-    est.history = History(
-        [{k: v for k, v in e.items() if isinstance(v, (int, float, bool, str))} for e in history]
-    )
-    return est
+    if output is None:
+        wrapped = any(k.startswith("net.") for k in state)
+        output = "coordinates" if wrapped else NETWORKS[spec[0]][1]
+    _check_size(spec, state, n_keypoints, n_channels, output, path, where)
+    return NetworkState(spec, state, schema, output)

@@ -10,22 +10,34 @@ JSON: they are buffers of its weights, under the checksum.
 
 from __future__ import annotations
 
-import importlib
+import io
 import math
 import numbers
 from pathlib import Path
 
 import numpy as np
+from safetensors.torch import save
+from skorch.history import History
 
-__all__ = ["ALLOWED_TYPES", "FITTED_ATTRIBUTES", "allowed_classes", "decode", "encode"]
-
-#: torch optimizer classes a model file may name (the ``optimizer`` parameter)
-ALLOWED_TYPES = (
-    "torch.optim.adamw.AdamW",
-    "torch.optim.adam.Adam",
-    "torch.optim.sgd.SGD",
-    "torch.optim.rmsprop.RMSprop",
+from ..detection import DETECTORS
+from ..estimators import (
+    FaceKeypointRegressor,
+    HeatmapKeypointEstimator,
+    KeypointNet,
+    NoseRegressor,
 )
+from ..pipeline import KeypointPipeline
+from ..preprocessing import FaceCrop, Grayscale, Resize, Standardize
+from ..weights import is_pretrained_name
+from .network import read_network_state
+from .values import (
+    VALUE_CLASSES,
+    check_parameter_names,
+    decode_value,
+    encode_params,
+)
+
+__all__ = ["FITTED_ATTRIBUTES", "allowed_classes", "decode", "encode"]
 
 #: the fitted attributes written to ``model.json``, per class (by class name; a
 #: keypoint estimator's numbers travel in its weights' ``fit_state`` buffers). Loading
@@ -53,45 +65,25 @@ RESTRICTED_VALUES = {
     "predict_nonlinearity": ("auto", None),
     "use_caching": ("auto", False, True),
 }
-#: the largest number any parameter of a model file may hold, and smaller limits for
-#: the parameters whose size a prediction's cost follows (an image side, refinement
-#: rounds, crop scales and margins)
-MAX_PARAMETER_MAGNITUDE = 1e6
-PARAMETER_LIMITS = {
-    ("Resize", "size"): 8192,
-    ("FaceCrop", "refine"): 8,
-    ("FaceCrop", "test_scales"): 4.0,
-    ("FaceCrop", "margin"): 4.0,
-}
-#: dtypes an array in ``model.json`` may have
-ALLOWED_DTYPES = ("float64", "float32", "int64", "int32", "bool", "uint8")
-#: the most items of one array in ``model.json``
-MAX_ARRAY_ITEMS = 10**6
-#: the largest magnitude of a fitted number of a pipeline step
+#: the fitted largest magnitude of a pipeline step's fitted number
 MAX_FITTED_MAGNITUDE = 1e6
+
+#: the model's classes (a pipeline, its steps, the estimators), by public dotted name
+MODEL_CLASSES = {
+    "sklearn_fkd.pipeline.KeypointPipeline": KeypointPipeline,
+    "sklearn_fkd.estimators.NoseRegressor": NoseRegressor,
+    "sklearn_fkd.estimators.FaceKeypointRegressor": FaceKeypointRegressor,
+    "sklearn_fkd.estimators.HeatmapKeypointEstimator": HeatmapKeypointEstimator,
+    "sklearn_fkd.preprocessing.FaceCrop": FaceCrop,
+    "sklearn_fkd.preprocessing.Resize": Resize,
+    "sklearn_fkd.preprocessing.Grayscale": Grayscale,
+    "sklearn_fkd.preprocessing.Standardize": Standardize,
+}
 
 
 def allowed_classes() -> dict[str, type]:
     """The classes a model file may name, by their public dotted names."""
-    from ..augment import Augment
-    from ..estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
-    from ..keypoints import KeypointSchema
-    from ..pipeline import KeypointPipeline
-    from ..preprocessing import FaceCrop, Grayscale, Resize, Standardize
-
-    modules = {
-        KeypointPipeline: "sklearn_fkd.pipeline",
-        NoseRegressor: "sklearn_fkd.estimators",
-        FaceKeypointRegressor: "sklearn_fkd.estimators",
-        HeatmapKeypointEstimator: "sklearn_fkd.estimators",
-        FaceCrop: "sklearn_fkd.preprocessing",
-        Resize: "sklearn_fkd.preprocessing",
-        Grayscale: "sklearn_fkd.preprocessing",
-        Standardize: "sklearn_fkd.preprocessing",
-        Augment: "sklearn_fkd.augment",
-        KeypointSchema: "sklearn_fkd.keypoints",
-    }
-    return {f"{module}.{cls.__name__}": cls for cls, module in modules.items()}
+    return {**MODEL_CLASSES, **VALUE_CLASSES}
 
 
 def class_name(obj) -> str:
@@ -107,8 +99,6 @@ def class_name(obj) -> str:
 
 def fitted_attributes(cls: type) -> tuple[str, ...]:
     """The fitted attributes a file may hold for ``cls`` (see :data:`FITTED_ATTRIBUTES`)."""
-    from ..estimators import KeypointNet
-
     key = "KeypointNet" if issubclass(cls, KeypointNet) else cls.__name__
     return FITTED_ATTRIBUTES.get(key, ())
 
@@ -116,75 +106,8 @@ def fitted_attributes(cls: type) -> tuple[str, ...]:
 # -- encoding ----------------------------------------------------------------------------
 
 
-def _encode_value(value, where: str):
-    """A parameter or fitted value as JSON (tuples, arrays, schemas, classes tagged)."""
-    from ..augment import Augment
-    from ..keypoints import KeypointSchema
-
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, tuple):
-        return {"tuple": [_encode_value(v, where) for v in value]}
-    if isinstance(value, list):
-        return [_encode_value(v, where) for v in value]
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"dict": {k: _encode_value(v, where) for k, v in value.items()}}
-    if isinstance(value, np.ndarray):
-        return {
-            "ndarray": np.where(np.isnan(value), None, value).tolist()
-            if value.dtype.kind == "f"
-            else value.tolist(),
-            "dtype": str(value.dtype),
-            "shape": list(value.shape),
-        }
-    if isinstance(value, KeypointSchema):
-        return {
-            "class": "sklearn_fkd.keypoints.KeypointSchema",
-            "params": {
-                "name": value.name,
-                "point_names": list(value.point_names),
-                "flip_pairs": None
-                if value.flip_pairs is None
-                else [list(p) for p in value.flip_pairs],
-                "normalizing_pair": None
-                if value.normalizing_pair is None
-                else list(value.normalizing_pair),
-                "edges": [list(e) for e in value.edges],
-            },
-        }
-    if isinstance(value, Augment):
-        return {
-            "class": class_name(value),
-            "params": _encode_params(value.get_params(deep=False), where),
-        }
-    if isinstance(value, type):
-        name = f"{value.__module__}.{value.__qualname__}"
-        if name not in ALLOWED_TYPES:
-            raise TypeError(f"{where} is the class {name}, which a model file cannot name")
-        return {"type": name}
-    raise TypeError(
-        f"{where} holds a {type(value).__name__}, which the safe model format cannot "
-        "store; save with save_model(..., format='pickle')"
-    )
-
-
-def _encode_params(params: dict, where: str) -> dict:
-    """Parameters as JSON (skorch's private ``_params_to_validate`` left out)."""
-    return {
-        k: _encode_value(v, f"{where}.{k}") for k, v in params.items() if not k.startswith("_")
-    }
-
-
 def encode(obj, where: str, weights: dict) -> dict:
     """The JSON node of a pipeline, step or estimator; networks' tensors go to ``weights``."""
-    from ..estimators import KeypointNet
-    from ..pipeline import KeypointPipeline
-    from ..pretrained import is_pretrained_name
-
     name = class_name(obj)
     if isinstance(obj, KeypointPipeline):
         return {
@@ -203,14 +126,14 @@ def encode(obj, where: str, weights: dict) -> dict:
             params["weights"] = None
         if dropped:
             node["training_only"] = dropped
-        node["params"] = _encode_params(params, where)
+        node["params"] = encode_params(params, where)
         if not hasattr(obj, "module_"):
             raise ValueError(f"{where} ({type(obj).__name__}) is not fitted: nothing to save")
         prefix = f"net{len({k.split('.')[0] for k in weights})}"
         for key, tensor in obj.module_.state_dict().items():
             weights[f"{prefix}.{key}"] = tensor.detach().cpu().contiguous()
         node["weights"] = prefix
-        node["fitted"] = _encode_params(fitted, f"{where} (fitted)")
+        node["fitted"] = encode_params(fitted, f"{where} (fitted)")
         node["history"] = [
             {
                 k: v
@@ -220,75 +143,16 @@ def encode(obj, where: str, weights: dict) -> dict:
             for epoch in obj.history
         ]
         return node
-    node["params"] = _encode_params(params, where)
-    node["fitted"] = _encode_params(fitted, f"{where} (fitted)")
+    node["params"] = encode_params(params, where)
+    node["fitted"] = encode_params(fitted, f"{where} (fitted)")
     return node
 
 
 # -- decoding ----------------------------------------------------------------------------
 
 
-def _array(value: dict, path: Path, where: str) -> np.ndarray:
-    """An ``{"ndarray", "dtype", "shape"}`` node, checked before anything is allocated."""
-    dtype, shape = value.get("dtype"), value.get("shape")
-    if dtype not in ALLOWED_DTYPES:
-        raise ValueError(
-            f"{path}: {where} is an array of dtype {dtype!r}; a model file's arrays are "
-            f"{', '.join(ALLOWED_DTYPES)}"
-        )
-    if not (
-        isinstance(shape, list)
-        and len(shape) <= 4
-        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
-        and math.prod(shape) <= MAX_ARRAY_ITEMS
-    ):
-        raise ValueError(
-            f"{path}: {where} has shape {shape!r}; arrays have up to 4 dimensions and "
-            f"{MAX_ARRAY_ITEMS:,} items"
-        )
-    data = np.array(value["ndarray"], dtype=object)
-    if data.shape != tuple(shape):
-        raise ValueError(f"{path}: {where} holds {data.shape}, not the shape {shape} it declares")
-    if dtype.startswith("float"):
-        data = np.where(data == None, np.nan, data)  # noqa: E711 (NaN were stored as null)
-    if not all(isinstance(v, (int, float)) for v in data.ravel()):
-        raise ValueError(f"{path}: {where} holds values that are not numbers")
-    return data.astype(dtype)
-
-
-def _decode_value(value, path: Path, where: str, key: str = ""):
-    if isinstance(value, list):
-        return [_decode_value(v, path, where, key) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "tuple" in value and isinstance(value["tuple"], list):
-        return tuple(_decode_value(v, path, where, key) for v in value["tuple"])
-    if "dict" in value and isinstance(value["dict"], dict):
-        return {k: _decode_value(v, path, f"{where}.{k}", k) for k, v in value["dict"].items()}
-    if "ndarray" in value:
-        return _array(value, path, where)
-    if "type" in value:
-        name = value["type"]
-        if name not in ALLOWED_TYPES or key != "optimizer":
-            raise ValueError(
-                f"{path}: {where} names the class {name!r}, which a model file may not name"
-            )
-        module, _, qualname = name.rpartition(".")
-        return getattr(importlib.import_module(module), qualname)
-    if "class" in value:
-        return decode(value, path, {}, where)
-    raise ValueError(f"{path}: {where} is an unreadable value {sorted(value)!r}")
-
-
 def _known_parameters(cls: type) -> set[str]:
     """The constructor parameters of ``cls`` that ``get_params`` knows."""
-    import inspect
-
-    from ..keypoints import KeypointSchema
-    from ..pipeline import KeypointPipeline
-
-    if cls is KeypointSchema:
-        return set(inspect.signature(cls).parameters)
     if cls is KeypointPipeline:
         return {"verbose"}
     return {k for k in cls().get_params(deep=False) if not k.startswith("_")}
@@ -298,22 +162,9 @@ def _check_parameters(cls: type, params, path: Path, where: str) -> None:
     """Parameter names ``get_params`` knows (and ``prefix__`` names of
     :data:`NESTED_PREFIXES` for an estimator), with values that cannot run or read
     anything."""
-    from ..estimators import KeypointNet
-    from ..pretrained import is_pretrained_name
-
-    known = _known_parameters(cls)
     network = issubclass(cls, KeypointNet)
-    for key in params:
-        prefix = key.split("__", 1)[0] if "__" in key else None
-        if key in known or (network and prefix in NESTED_PREFIXES):
-            continue
-        raise ValueError(
-            f"{path}: {where} has the parameter {key!r}, which {cls.__name__} does not take "
-            "from a model file"
-        )
-    for key, value in params.items():
-        limit = PARAMETER_LIMITS.get((cls.__name__, key), MAX_PARAMETER_MAGNITUDE)
-        _check_magnitudes(value, limit, path, f"{where}.{key}")
+    prefixes = NESTED_PREFIXES if network else ()
+    check_parameter_names(cls, params, _known_parameters(cls), path, where, prefixes)
     if not network:
         return
     for key, allowed in RESTRICTED_VALUES.items():
@@ -333,23 +184,6 @@ def _check_parameters(cls: type, params, path: Path, where: str) -> None:
         )
     if not isinstance(params.get("device", "auto"), str):
         raise ValueError(f"{path}: {where}.device must be a string")
-
-
-def _check_magnitudes(value, limit: float, path: Path, where: str) -> None:
-    """Every number in a parameter's value (tuples, lists and dicts included) at most
-    ``limit`` in magnitude."""
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        if len(value) > 10_000:
-            raise ValueError(f"{path}: {where} holds {len(value):,} values")
-        for item in value:
-            _check_magnitudes(item, limit, path, where)
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if not (math.isfinite(value) and abs(value) <= limit):
-            raise ValueError(
-                f"{path}: {where} is {value!r}; a model file's value here is at most {limit:g}"
-            )
 
 
 def _check_fitted_numbers(value, path: Path, where: str) -> None:
@@ -378,12 +212,10 @@ def _check_fitted(cls: type, fitted, path: Path, where: str) -> dict:
                 f"{path}: {where} has the fitted attribute {key!r}, which {cls.__name__} "
                 f"does not produce (it produces {', '.join(allowed) or 'none'})"
             )
-    return {k: _decode_value(v, path, f"{where}.{k}", k) for k, v in fitted.items()}
+    return {k: decode_value(v, path, f"{where}.{k}", k) for k, v in fitted.items()}
 
 
 def _check_face_crop(fitted: dict, path: Path, where: str) -> None:
-    from ..detection import DETECTORS
-
     detector = fitted.get("detector_")
     if detector is not None and detector not in DETECTORS:
         raise ValueError(
@@ -408,11 +240,6 @@ def _check_face_crop(fitted: dict, path: Path, where: str) -> None:
 def decode(node, path: Path, weights: dict, where: str = "model"):
     """Rebuild one node of the model tree (allowed classes, parameters and fitted
     attributes only; a network's weights from ``weights``)."""
-    from ..estimators import KeypointNet
-    from ..keypoints import KeypointSchema
-    from ..pipeline import KeypointPipeline
-    from ..preprocessing import FaceCrop
-
     if not isinstance(node, dict):
         raise ValueError(f"{path}: {where} must be an object, not {type(node).__name__}")
     allowed = allowed_classes()
@@ -422,15 +249,15 @@ def decode(node, path: Path, weights: dict, where: str = "model"):
             f"{path} names the class {name!r}, which sklearn-fkd does not rebuild from a "
             f"model file (allowed: {', '.join(sorted(allowed))})"
         )
+    if name in VALUE_CLASSES:
+        return decode_value(node, path, where)
     cls = allowed[name]
     raw = node.get("params", {})
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: the parameters of {where} must be an object")
-    params = {k: _decode_value(v, path, f"{where}.{k}", k) for k, v in raw.items()}
+    params = {k: decode_value(v, path, f"{where}.{k}", k) for k, v in raw.items()}
     _check_parameters(cls, params, path, where)
     try:
-        if cls is KeypointSchema:
-            return KeypointSchema(**params)
         if cls is KeypointPipeline:
             steps = node.get("steps")
             if not (isinstance(steps, list) and steps) or not all(
@@ -447,9 +274,7 @@ def decode(node, path: Path, weights: dict, where: str = "model"):
         raise ValueError(f"{path}: {where} cannot be rebuilt: {exc}") from None
     fitted = _check_fitted(cls, node.get("fitted", {}), path, where)
     if isinstance(obj, KeypointNet):
-        from .network import rebuild_network
-
-        return rebuild_network(obj, node, fitted, path, weights, where)
+        return _load_network(obj, node, fitted, path, weights, where)
     for key, value in fitted.items():
         _check_fitted_numbers(value, path, f"{where}.{key}")
     if cls is FaceCrop:
@@ -457,6 +282,26 @@ def decode(node, path: Path, weights: dict, where: str = "model"):
     for key, value in fitted.items():
         setattr(obj, key, value)
     return obj
+
+
+def _load_network(est: KeypointNet, node: dict, fitted: dict, path: Path, weights, where: str):
+    """Load the estimator ``est`` (built from the node's checked parameters) with its
+    checked network, weights and history."""
+    network = read_network_state(node, fitted, path, weights, where, est.OUTPUT)
+    est.network_spec_ = network.spec
+    try:
+        est.load_params(f_params=io.BytesIO(save(network.state)), use_safetensors=True)
+    except RuntimeError as exc:  # shapes or keys that do not fit the network
+        raise ValueError(f"{path}: the weights do not fit {type(est).__name__}: {exc}") from None
+    if network.schema is not None:
+        est.schema_ = network.schema
+    history = node.get("history", [])
+    if not (isinstance(history, list) and all(isinstance(e, dict) for e in history)):
+        raise ValueError(f"{path}: {where}.history must be a list of objects")
+    est.history = History(
+        [{k: v for k, v in e.items() if isinstance(v, (int, float, bool, str))} for e in history]
+    )
+    return est
 
 
 def classes(node) -> list[str]:

@@ -22,12 +22,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..imaging import read_image
+
 __all__ = [
     "ImageList",
+    "Interval",
+    "Options",
+    "TupleOf",
     "check_consistent_length",
     "check_images",
     "check_in",
     "check_number",
+    "validate_parameters",
 ]
 
 
@@ -127,9 +133,7 @@ def check_images(X, name: str = "X") -> ImageList:
     images = ImageList()
     for i, image in enumerate(X):
         if isinstance(image, (str, os.PathLike)):
-            from ..datasets import read_image  # files: decoded to uint8 RGB
-
-            image = read_image(image)
+            image = read_image(image)  # files: decoded to uint8 RGB
         im = np.asarray(image)
         label = f"{name}[{i}]"
         _check_dtype(im.dtype, label)
@@ -263,3 +267,60 @@ def check_in(value, name: str, options: Sequence):
     elif any(value is o or value == o for o in options if not isinstance(o, str)):
         return value
     raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+
+
+# -- declared parameter rules (scikit-learn's ``_parameter_constraints`` style) -----------
+
+
+class Interval:
+    """A number in a range: :func:`check_number`'s rule, declared.
+
+    Parameters are :func:`check_number`'s; ``odd`` also asks for an odd integer.
+    """
+
+    def __init__(self, low=None, high=None, *, odd: bool = False, **options):
+        self.low, self.high, self.odd, self.options = low, high, odd, options
+
+    def check(self, value, name: str):
+        check_number(value, name, low=self.low, high=self.high, **self.options)
+        if self.odd and value % 2 == 0:
+            raise ValueError(f"{name} must be odd, got {value}")
+        return value
+
+
+class Options:
+    """One of the given values: :func:`check_in`'s rule, declared."""
+
+    def __init__(self, *values):
+        self.values = values
+
+    def check(self, value, name: str):
+        return check_in(value, name, self.values)
+
+
+class TupleOf:
+    """A non-empty tuple (or list) each of whose items follows ``rule``."""
+
+    def __init__(self, rule: Interval, what: str = "ints"):
+        self.rule, self.what = rule, what
+
+    def check(self, value, name: str):
+        items = tuple(value) if isinstance(value, (list, tuple)) else ()
+        if not items:
+            raise ValueError(f"{name} must be a non-empty tuple of {self.what}, got {value!r}")
+        for item in items:
+            self.rule.check(item, f"each of {name}")
+        return value
+
+
+def validate_parameters(obj, constraints: dict) -> None:
+    """Check each parameter of ``obj`` named in ``constraints`` against its rule (an
+    :class:`Interval`, :class:`Options` or :class:`TupleOf`), in the table's order.
+
+    Raises
+    ------
+    ValueError
+        From the first parameter that breaks its rule, naming it, its value and the rule.
+    """
+    for name, rule in constraints.items():
+        rule.check(getattr(obj, name), name)

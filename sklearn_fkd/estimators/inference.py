@@ -1,0 +1,72 @@
+"""Inference of an estimator's network: standardised batches through the network in
+evaluation mode (BatchNorm folded, CPU batches in cache-sized chunks, each image with its
+mirror image in one pass under ``test_flip``), read out as they leave it."""
+
+from __future__ import annotations
+
+import torch
+
+from ..nn.fusion import fused_for_inference
+from .dataset import KeypointDataset
+from .device import autocast_dtype
+from .readout import KeypointReadout
+
+__all__ = ["CPU_INFERENCE_CHUNK", "Inference"]
+
+#: images per forward pass at CPU inference (their activations stay in cache)
+CPU_INFERENCE_CHUNK = 16
+
+
+class Inference:
+    """Mixin of :class:`~sklearn_fkd.estimators.KeypointNet`: its forward passes."""
+
+    def _forward(self, x: torch.Tensor, readout: KeypointReadout | None = None, **options):
+        """Standardise a [0, 1]-scaled batch on the device and run the module; with a
+        ``readout``, return its coordinates (``options``: its ``confidence``) instead of
+        the raw outputs: ``(B, 2K)``, or ``(B, 3K)`` with each point's confidence.
+
+        At inference BatchNorm is folded into the convolutions
+        (:func:`~sklearn_fkd.nn.fusion.fused_for_inference`), and on the CPU the batch runs
+        in chunks of ``CPU_INFERENCE_CHUNK`` images whose activations stay in cache
+        (eval-mode layers treat samples independently, so the result is the same), each
+        read out as it leaves the network: the raw outputs (68 heatmaps per face for the
+        heatmap model) never exist for a whole batch.
+        """
+        mean = torch.as_tensor(self.input_mean_, device=x.device).view(1, -1, 1, 1)
+        std = torch.as_tensor(self.input_std_, device=x.device).view(1, -1, 1, 1)
+        x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+        module = self.module_ if self.module_.training else fused_for_inference(self.module_)
+        flip = readout is not None and readout.flipped
+
+        def run(part: torch.Tensor) -> torch.Tensor:
+            out = module(torch.cat([part, part.flip(-1)]) if flip else part).float()
+            if readout is None:
+                return out
+            out, mirrored = (out[: len(part)], out[len(part) :]) if flip else (out, None)
+            if not options.get("confidence"):
+                return readout.coordinates(out, mirrored)
+            return torch.cat(readout.coordinates(out, mirrored, confidence=True), dim=1)
+
+        chunk = CPU_INFERENCE_CHUNK // 2 if flip else CPU_INFERENCE_CHUNK
+        dtype = autocast_dtype(self.precision, x.device.type, training=module.training)
+        with torch.autocast(x.device.type, dtype=dtype or torch.bfloat16, enabled=bool(dtype)):
+            if x.is_cuda or module.training or len(x) <= chunk:
+                return run(x)
+            return torch.cat([run(part) for part in x.split(chunk)])
+
+    def network_outputs(
+        self, dataset: KeypointDataset, *, decode: bool = True, confidence: bool = False
+    ):
+        """Yield, batch by batch, in evaluation mode and on the CPU, the ``[-1, 1]``
+        coordinates (:meth:`readout`'s) of the checked images of ``dataset``; with
+        ``confidence`` each point's confidence follows them; without ``decode``, the
+        network's raw outputs."""
+        accelerator = self._accelerator()
+        readout = self.readout().to(self.device_) if decode else None
+        self._set_training(False)
+        with torch.no_grad():
+            for Xi, _ in self.get_iterator(dataset, training=False):
+                out = self._forward(self._to_device_input(Xi), readout, confidence=confidence)
+                if accelerator is not None:
+                    out = accelerator.gather_for_metrics(out)
+                yield out.cpu()

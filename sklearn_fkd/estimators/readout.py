@@ -1,0 +1,99 @@
+"""The readout of a keypoint network (a codec, as mmpose calls it): pixel targets to the
+network's ``[-1, 1]`` units for training, and the network's outputs back to points in
+the pixels of its input: decode, average an image with its mirror image, map to pixels,
+subtract the prediction offset. ``predict`` and :func:`~sklearn_fkd.export.export_onnx`
+both read out through it.
+
+Coordinates inside the network are normalised over the image extent
+(``u = (2x + 1) / W - 1``), the ``align_corners=False`` convention of ``affine_grid``,
+so augmentation moves pixels and targets with one matrix, exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ..keypoints import to_points
+from ..nn.heatmaps import normalized_to_pixels, pixels_to_normalized
+
+__all__ = ["KeypointReadout"]
+
+
+class KeypointReadout(torch.nn.Module):
+    """Network outputs -> keypoints in pixels, and pixel targets -> ``[-1, 1]``.
+
+    Parameters
+    ----------
+    decode : callable
+        Network outputs of ``B`` images -> ``(B, 2K)`` coordinates in ``[-1, 1]`` (the
+        estimator's ``decode_outputs``).
+    image_size : (int, int)
+        ``(H, W)`` of the network's input.
+    flip_permutation : ndarray of shape (K,) or None
+        How points swap in a mirror image: given, the estimator averages each image
+        with its mirror image (test-time flip; ``flipped``).
+    offset : array-like of shape (2,), default=(0, 0)
+        ``(x, y)`` pixels subtracted from every point (the prediction offset).
+    decode_with_confidence : callable, optional
+        Outputs -> ``(coordinates (B, 2K), confidence (B, K))``, for
+        ``return_confidence``.
+    """
+
+    def __init__(
+        self,
+        decode: Callable,
+        image_size: tuple[int, int],
+        flip_permutation: np.ndarray | None = None,
+        offset=(0.0, 0.0),
+        decode_with_confidence: Callable | None = None,
+    ):
+        super().__init__()
+        self.decode = decode
+        self.decode_with_confidence = decode_with_confidence
+        self.image_size = tuple(int(v) for v in image_size)
+        self.flipped = flip_permutation is not None
+        perm = np.arange(0) if flip_permutation is None else np.asarray(flip_permutation)
+        self.register_buffer("perm", torch.as_tensor(perm, dtype=torch.long))
+        self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float64).reshape(2))
+
+    def encode(self, y: np.ndarray) -> np.ndarray:
+        """Pixels of the network's input -> ``[-1, 1]``; flat ``(n, 2K)``, float64."""
+        points = pixels_to_normalized(torch.from_numpy(to_points(y)), self.image_size)
+        return points.reshape(len(y), -1).numpy()
+
+    def coordinates(self, outputs: torch.Tensor, mirrored=None, confidence: bool = False):
+        """Decoded ``(B, 2K)`` ``[-1, 1]`` coordinates of the outputs of ``B`` images,
+        averaged with those of their ``mirrored`` images' outputs when given; with
+        ``confidence``, also each point's confidence ``(B, K)``."""
+        coords, conf = self._decode(outputs, confidence)
+        if mirrored is not None:
+            other, other_conf = self._decode(mirrored, confidence)
+            coords = (coords + self.unmirror(other)) / 2
+            if conf is not None:
+                conf = (conf + other_conf[:, self.perm]) / 2
+        return (coords, conf) if confidence else coords
+
+    def _decode(self, outputs: torch.Tensor, confidence: bool):
+        if confidence:
+            return self.decode_with_confidence(outputs)
+        return self.decode(outputs), None
+
+    def unmirror(self, coords: torch.Tensor) -> torch.Tensor:
+        """Coordinates ``(B, 2K)`` predicted on mirrored images -> the originals' (x
+        negated, left/right points swapped back)."""
+        points = coords.unflatten(1, (-1, 2))[:, self.perm] * coords.new_tensor([-1.0, 1.0])
+        return points.flatten(1)
+
+    def to_pixels(self, coords: torch.Tensor) -> torch.Tensor:
+        """``[-1, 1]`` coordinates ``(B, 2K)`` -> points ``(B, K, 2)`` in pixels, less the
+        offset, in the coordinates' dtype."""
+        points = normalized_to_pixels(coords.unflatten(1, (-1, 2)), self.image_size)
+        return points - self.offset.to(points.dtype)
+
+    def forward(self, outputs: torch.Tensor, mirrored=None) -> torch.Tensor:
+        """Outputs (and the mirror images' outputs) -> points ``(B, K, 2)`` in pixels
+        (:meth:`coordinates`, then :meth:`to_pixels`)."""
+        return self.to_pixels(self.coordinates(outputs, mirrored))
