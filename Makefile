@@ -23,6 +23,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) tools/check_imports.py
 	$(PY) -m pytest -q
 	$(MAKE) docs
 
@@ -37,6 +38,7 @@ docs: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) tools/check_imports.py
 
 # Every benchmark with the settings of the published results (hours on 2 CPU cores; the
 # peers first, as bench_68 prints dlib's row from their results), then the tables.

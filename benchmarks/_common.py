@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 import sklearn_fkd
-from sklearn_fkd.estimators.net import BFLOAT16_CPU_FLAGS
+from sklearn_fkd.estimators.device import BFLOAT16_CPU_FLAGS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -39,6 +39,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from levers import CPU_ABLATION, LEVERS
 
 from _common import (
     RESULTS,
@@ -75,46 +76,8 @@ MODELS = {
     ),
     "cnn": lambda ep, seed: FaceKeypointRegressor(max_epochs=ep, batch_size=16, random_state=seed),
 }
-#: the ablation: each lever of the recipe switched off (or changed) alone, by short name;
-#: a lever that only changes prediction ("predict") reuses the recipe's fitted pipeline;
-#: data levers drop sets from the training mix ("without") or set how often an epoch
-#: lists a set ("repeats"), at the same number of images seen when "same_compute"
-ABLATION = {
-    "recipe": ("recipe", {}),
-    "no-lfpw": ("without LFPW in training", {"without": ["lfpw"]}),
-    **{
-        f"wild-x{n}": (
-            f"HELEN and LFPW {('once', 'twice', 'three times', 'four times', 'five times')[n - 1]}"
-            " per epoch (same images seen)",
-            {"repeats": {"helen": n, "lfpw": n}, "same_compute": True},
-        )
-        for n in (1, 2, 3, 4, 5)
-    },
-    "stronger-aug": (
-        "stronger augmentation (rotation 20, shift 8 %, zoom 15 %)",
-        {"augment": {"rotation": 20.0, "shift": 0.08, "scale": 0.15}},
-    ),
-    "strong-aug": (
-        "strong augmentation (rotation 30, shift 10 %, zoom 25 %)",
-        {"augment": {"rotation": 30.0, "shift": 0.1, "scale": 0.25}},
-    ),
-    "occlusion": ("random occlusion of 30 % of the faces", {"augment": {"occlusion": 0.3}}),
-    "mse": ("MSE instead of Wing loss", {"estimator": {"loss": "mse"}}),
-    "no-flip": ("no test-time flip", {"predict": {"heatmapkeypointestimator__test_flip": False}}),
-    "one-scale": (
-        "one crop scale at test time",
-        {"predict": {"facecrop__test_scales": (1.0,)}},
-    ),
-    "no-offset": (
-        "no flip-offset correction",
-        {"predict": {"heatmapkeypointestimator__correct_flip_offset": False}},
-    ),
-    "no-mean-start": ("no mean-shape start", {"estimator": {"mean_shape_start": False}}),
-    "96px": ("96x96 input", {"size": 96}),
-    "128px": ("128x128 input (same pixels seen)", {"size": 128, "same_compute": True}),
-    "float32": ("float32 instead of bfloat16", {"estimator": {"precision": "float32"}}),
-    "ema": ("moving average of the weights (EMA, decay 0.998)", {"ema": 0.998}),
-}
+#: the ablation: each lever of the recipe switched off (or changed) alone (levers.py)
+ABLATION = {name: LEVERS[name] for name in CPU_ABLATION}
 
 #: the pipeline parameters that only change prediction (set after fit)
 PREDICT_ONLY = sorted({k for _, changes in ABLATION.values() for k in changes.get("predict", {})})

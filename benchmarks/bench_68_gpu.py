@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_68 import TESTS, TRAIN, mean_shape_rows, metrics, peer_rows, recipe_pipeline
+from levers import COSTLIER, GPU_ABLATION, LEVERS
 
 import _common
 from sklearn_fkd.datasets import load_dataset
@@ -53,42 +54,8 @@ PREP_SIDE, PREP_QUALITY = 160, 88
 RECIPE_EPOCHS = RECIPES["ibug68"]["estimator"]["max_epochs"]
 #: what ``prep`` writes beside the faces: the HOG detector's box scatter on the full faces
 SCATTER_FILE = "hog_box_scatter.json"
-#: levers in bench_68's ABLATION format: (description, changes, costs what the recipe does)
-GPU_LEVERS = {
-    "recipe": ("recipe", {}, True),
-    "occlusion": ("random occlusion of 30 % of the faces", {"augment": {"occlusion": 0.3}}, True),
-    "occlusion-blur": (
-        "random occlusion of 50 % of the faces and blur up to 1 px",
-        {"augment": {"occlusion": 0.5, "blur": 1.0}},
-        True,
-    ),
-    "rot25": ("rotation up to 25 degrees", {"augment": {"rotation": 25.0}}, True),
-    "sigma1": ("heatmap sigma 1 px (recipe: 4)", {"estimator": {"sigma": 1.0}}, True),
-    "sigma2": ("heatmap sigma 2 px (recipe: 4)", {"estimator": {"sigma": 2.0}}, True),
-    "js0.3": ("Jensen-Shannon weight 0.3 (recipe: 1)", {"estimator": {"js_weight": 0.3}}, True),
-    "mse": ("MSE instead of Wing loss", {"estimator": {"loss": "mse"}}, True),
-    "lr4e-3": ("learning rate 4e-3 (recipe: 2e-3)", {"estimator": {"lr": 4e-3}}, True),
-    "sigma2-lr4e-3": (
-        "sigma 2 px and learning rate 4e-3",
-        {"estimator": {"sigma": 2.0, "lr": 4e-3}},
-        True,
-    ),
-    "sigma2-js0.3": (
-        "sigma 2 px and Jensen-Shannon weight 0.3",
-        {"estimator": {"sigma": 2.0, "js_weight": 0.3}},
-        True,
-    ),
-    "b64-lr3e-3": (
-        "batch 64, learning rate 3e-3",
-        {"estimator": {"batch_size": 64, "lr": 3e-3}},
-        False,
-    ),
-    "wide": (
-        "encoder widths 48-384 (recipe: 32-256)",
-        {"estimator": {"widths": (48, 96, 192, 384)}},
-        False,
-    ),
-}
+#: the levers run here (levers.py), each with whether it costs what the recipe does
+GPU_LEVERS = {name: (*LEVERS[name], name not in COSTLIER) for name in GPU_ABLATION}
 #: seconds each lever keeps for preprocessing and evaluation after training
 RESERVE_S = 60
 

@@ -46,8 +46,9 @@ from sklearn_fkd.datasets import load_dataset, split_dataset_spec
 from sklearn_fkd.geometry import keypoint_boxes
 from sklearn_fkd.metrics import nme
 from sklearn_fkd.persistence import load_model, model_info, save_model
-from sklearn_fkd.pretrained import LICENCE_NOTE, MODELS_DIR
+from sklearn_fkd.pretrained import LICENCE_NOTE
 from sklearn_fkd.recipes import RECIPES, make_recipe
+from sklearn_fkd.weights import MODELS_DIR
 
 #: all shared 68-point faces (issue #19), the in-the-wild ones (HELEN, LFPW, AFW) listed
 #: three times per epoch as in the recipe's benchmark split

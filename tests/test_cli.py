@@ -63,7 +63,7 @@ def test_evaluate_prints_metrics_and_writes_the_ced_plot(imm_model, tmp_path, ca
 def test_predict_writes_points_in_each_image_pixels(imm_model, tmp_path, capsys):
     folder = data_folder("imm_face_db")
     files = sorted(folder.glob("40-*.jpg"))[:2]
-    code, out, _ = run(capsys, "predict", imm_model, *files, "--output", tmp_path)
+    code, out, _ = run(capsys, "predict", *files, "--model", imm_model, "--output", tmp_path)
     assert code == 0 and "2 images" in out
     table = pd.read_csv(tmp_path / "keypoints.csv")
     assert list(table["image"]) == [str(f) for f in files]
@@ -75,8 +75,9 @@ def test_predict_writes_points_in_each_image_pixels(imm_model, tmp_path, capsys)
     code, _, _ = run(
         capsys,
         "predict",
-        imm_model,
         files[0],
+        "--model",
+        imm_model,
         "--output",
         tmp_path,
         "--format",

@@ -69,7 +69,7 @@ def test_fused_inference_matches_and_follows_weight_changes():
 
 
 def test_chunked_cpu_inference_equals_one_pass():
-    from sklearn_fkd.estimators import net
+    from sklearn_fkd.estimators import inference as net
 
     rng = np.random.default_rng(0)
     X = rng.integers(0, 255, (40, 24, 24), dtype=np.uint8)

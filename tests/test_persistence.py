@@ -13,7 +13,7 @@ import joblib
 import numpy as np
 import pytest
 
-import sklearn_fkd
+import sklearn_fkd.persistence.files
 from sklearn_fkd import (
     Augment,
     FaceKeypointRegressor,
@@ -126,7 +126,7 @@ def test_provenance_and_atomic_write(fitted, tmp_path):
 
 def test_a_model_from_another_version_warns(fitted, tmp_path, monkeypatch):
     path = save_model(fitted[0], tmp_path / "m.fkd")
-    monkeypatch.setattr(sklearn_fkd, "__version__", "9.9.9")
+    monkeypatch.setattr(sklearn_fkd.persistence.files, "__version__", "9.9.9")
     with pytest.warns(ModelVersionWarning, match=r"saved by sklearn-fkd .*this is 9\.9\.9"):
         load_model(path)
 
@@ -170,7 +170,7 @@ def test_a_crafted_pickle_is_refused_without_running(crafted):
 @pytest.mark.parametrize(
     "command",
     [
-        ["predict", "{model}", "{image}", "--output", "{out}"],
+        ["predict", "{image}", "--model", "{model}", "--output", "{out}"],
         ["evaluate", "{model}", "--data", "afw"],
         ["submit", "{model}", "--test", "t.csv", "--lookup", "l.csv"],
     ],

@@ -259,7 +259,18 @@ def test_the_cli_writes_every_face(group_photo, tmp_path, capsys):
     for fmt in ("csv", "json"):
         out = tmp_path / fmt
         assert (
-            main(["predict", str(photo), "--model", str(model), "--output", str(out), "--format", fmt])
+            main(
+                [
+                    "predict",
+                    str(photo),
+                    "--model",
+                    str(model),
+                    "--output",
+                    str(out),
+                    "--format",
+                    fmt,
+                ]
+            )
             == 0
         )
     assert "3 faces" in capsys.readouterr().out

@@ -22,8 +22,8 @@ from sklearn_fkd import (
     load_pretrained,
 )
 from sklearn_fkd.metrics import nme
-from sklearn_fkd.pretrained import MODELS_DIR, PretrainedWeights
 from sklearn_fkd.recipes import RECIPES
+from sklearn_fkd.weights import MODELS_DIR, PretrainedWeights
 
 from .conftest import data_folder
 

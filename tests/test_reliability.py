@@ -161,7 +161,7 @@ def saved_model(tmp_path_factory):
 @pytest.mark.parametrize(
     "extra, message",
     [(["--batch-size", "0"], "--batch-size: expected a positive integer, got 0"),
-     (["--device", "tpu"], "--device: device must be"),
+     (["--device", "tpu"], "error: device must be"),
      (["--epochs", "-2"], "--epochs: expected a positive integer")],
 )  # fmt: skip
 def test_cli_bad_options_are_one_line_before_loading_data(capsys, tmp_path, extra, message):
@@ -193,8 +193,8 @@ def test_predict_never_overwrites_one_image_with_another(saved_model, tmp_path, 
         Image.fromarray(np.zeros((30, 40), np.uint8)).save(tmp_path / folder / "face.png")
     out = tmp_path / "out"
     code, _, _ = run(
-        capsys, "predict", saved_model, tmp_path / "a" / "face.png", tmp_path / "b" / "face.png",
-        "--output", out,
+        capsys, "predict", tmp_path / "a" / "face.png", tmp_path / "b" / "face.png",
+        "--model", saved_model, "--output", out,
     )  # fmt: skip
     assert code == 0
     assert sorted(p.name for p in out.glob("*.png")) == [

@@ -40,7 +40,7 @@ SHARED_PARAMETERS_DOC = """
     weights : str, PretrainedWeights, path or None, default=None
         Start from a pretrained network (fine-tuning): a shipped model's name
         (``"ibug68"``, see :func:`sklearn_fkd.list_pretrained`), a
-        :class:`~sklearn_fkd.pretrained.PretrainedWeights` member, or a model file
+        :class:`~sklearn_fkd.weights.PretrainedWeights` member, or a model file
         saved by :func:`~sklearn_fkd.persistence.save_model`. The network is then the
         pretrained one's (its architecture parameters, not this estimator's) with its
         weights; for other points (another schema) the encoder is kept and the last

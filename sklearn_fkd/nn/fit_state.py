@@ -45,6 +45,7 @@ class FitState(torch.nn.Module):
                 tensor = tensor.reshape(-1, 2)
             self.register_buffer(key, tensor.clone())
 
+
 #: the largest image side a fit state may record
 MAX_IMAGE_SIDE = 8192
 
