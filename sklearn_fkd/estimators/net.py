@@ -187,7 +187,7 @@ class KeypointNet(
         source = None
         if loading and getattr(self, "network_spec_", None) is not None:
             spec = self.network_spec_  # recorded with the weights being loaded
-        elif not loading and self._weights_name_a_model():
+        elif self._weights_name_a_model():  # the network of the model it starts from
             source = read_network(self.weights)
             spec = source.spec
         elif type(self).build_module is not KeypointNet.build_module:  # a custom network
@@ -202,6 +202,8 @@ class KeypointNet(
             if spec[1].get("weights") is not None:  # a state dict read into the network
                 spec = (spec[0], {**spec[1], "weights": None})
         self.network_spec_ = spec
+        if loading:
+            source = None  # the weights come from the file
         start = getattr(module, "start_from_mean_shape", None)
         if self.mean_shape_start and start is not None:
             start(*self._normalized_mean_shape())
