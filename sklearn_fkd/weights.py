@@ -167,6 +167,9 @@ class SourceNetwork:
         The points it predicts.
     state : dict of str to Tensor
         Its weights (with its ``fit_state`` buffers, which are never copied).
+    output : {"coordinates", "maps"}
+        What its estimator read out (a heatmap network read out as coordinates is
+        stored under ``net.``).
     description : str
         ``"<weights>: <estimator class> (<schema name>)"``, for the transfer report.
     """
@@ -174,14 +177,14 @@ class SourceNetwork:
     spec: tuple[str, dict]
     schema: KeypointSchema
     state: dict
+    output: str
     description: str
 
     def transfer_into(self, module: torch.nn.Module, schema: KeypointSchema) -> dict:
         """Copy the weights into ``module``, a network for ``schema``'s points (see
         :func:`~sklearn_fkd.nn.transfer.transfer_weights`); returns its report."""
         state = self.state
-        wrapped = any(k.startswith("net.") for k in state)
-        if isinstance(module, MapsToCoordinates) and not wrapped:
+        if isinstance(module, MapsToCoordinates) and self.output == "maps":
             state = {f"net.{k}": v for k, v in state.items()}
         groups = None if schema == self.schema else conversion_groups(self.schema, schema)
         head = tuple(getattr(module, "HEAD", ("head",)))
@@ -220,4 +223,4 @@ def read_network(weights) -> SourceNetwork:
         raise ValueError(f"{path}: {where} records no schema")
     name = str(node.get("class", "?")).rpartition(".")[2]
     description = f"{weights}: {name} ({network.schema.name})"
-    return SourceNetwork(network.spec, network.schema, network.state, description)
+    return SourceNetwork(network.spec, network.schema, network.state, network.output, description)

@@ -25,8 +25,19 @@ MAX_MODULE_LINES = 520
 MAX_KEYPOINTNET_LINES = 500
 #: the modules that may call importlib.import_module on the package's own modules
 LAZY_LOADERS = {"sklearn_fkd", "sklearn_fkd.persistence", "sklearn_fkd.cli"}
-#: optional modules, importable only through utils/optional.py
-EXTRAS = {"dlib", "av", "onnx", "onnxscript", "onnxruntime"}
+
+
+def optional_extras() -> set[str]:
+    """The optional modules: the keys of ``EXTRAS`` in utils/optional.py, the one place
+    that may import them."""
+    tree = ast.parse((ROOT / "utils" / "optional.py").read_text())
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign):
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "EXTRAS":
+            return set(ast.literal_eval(node.value))
+    raise SystemExit("check_imports: utils/optional.py defines no EXTRAS")
 
 
 def module_name(path: Path) -> str:
@@ -70,7 +81,9 @@ def is_type_checking(node: ast.If) -> bool:
     )
 
 
-def check_module(name: str, path: Path, known: dict[str, Path], graph: dict, errors: list):
+def check_module(
+    name: str, path: Path, known: dict[str, Path], graph: dict, errors: list, extras=frozenset()
+):
     source = path.read_text()
     tree = ast.parse(source)
     rel = path.relative_to(ROOT.parent)
@@ -109,7 +122,7 @@ def check_module(name: str, path: Path, known: dict[str, Path], graph: dict, err
             names = [(node.module or "").split(".")[0]]
         else:
             names = []
-        for extra in EXTRAS.intersection(names):
+        for extra in extras.intersection(names):
             errors.append(
                 f"{rel}:{node.lineno}: imports the optional {extra}; use "
                 "utils.optional.import_extra (its error names the extra to install)"
@@ -180,8 +193,9 @@ def main() -> int:
     known = modules()
     graph: dict[str, set[str]] = {}
     errors: list[str] = []
+    extras = optional_extras()
     for name, path in known.items():
-        check_module(name, path, known, graph, errors)
+        check_module(name, path, known, graph, errors, extras)
     for component in cycles(graph):
         errors.append(f"import cycle among {', '.join(component)}")
     for line in errors:

@@ -33,6 +33,7 @@ from .network import read_network_state
 from .values import (
     VALUE_CLASSES,
     check_parameter_names,
+    decode_params,
     decode_value,
     encode_params,
 )
@@ -252,10 +253,7 @@ def decode(node, path: Path, weights: dict, where: str = "model"):
     if name in VALUE_CLASSES:
         return decode_value(node, path, where)
     cls = allowed[name]
-    raw = node.get("params", {})
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: the parameters of {where} must be an object")
-    params = {k: decode_value(v, path, f"{where}.{k}", k) for k, v in raw.items()}
+    params = decode_params(node, path, where)
     _check_parameters(cls, params, path, where)
     try:
         if cls is KeypointPipeline:

@@ -22,6 +22,7 @@ __all__ = [
     "VALUE_CLASSES",
     "check_magnitudes",
     "check_parameter_names",
+    "decode_params",
     "decode_value",
     "encode_params",
     "encode_value",
@@ -177,16 +178,21 @@ def _decode_object(node: dict, path: Path, where: str):
             f"{path}: {where} names the class {name!r}, which a parameter's value may not "
             f"be (allowed: {', '.join(VALUE_CLASSES)})"
         )
-    raw = node.get("params", {})
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: the parameters of {where} must be an object")
-    params = {k: decode_value(v, path, f"{where}.{k}", k) for k, v in raw.items()}
+    params = decode_params(node, path, where)
     known = set(inspect.signature(cls).parameters)
     check_parameter_names(cls, params, known, path, where)
     try:
         return cls(**params)
     except (TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
         raise ValueError(f"{path}: {where} cannot be rebuilt: {exc}") from None
+
+
+def decode_params(node: dict, path: Path, where: str) -> dict:
+    """The decoded ``params`` object of a node (a class's constructor arguments)."""
+    raw = node.get("params", {})
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: the parameters of {where} must be an object")
+    return {k: decode_value(v, path, f"{where}.{k}", k) for k, v in raw.items()}
 
 
 def check_parameter_names(
