@@ -46,7 +46,7 @@ benchmarks: $(STAMP)
 	if test -x .venv-peers/bin/python; then cd benchmarks && ../.venv-peers/bin/python \
 		bench_peers.py; else echo "peers skipped: make peers-venv"; fi
 	cd benchmarks && ../$(PY) bench_imm.py --variants --finetune --small
-	cd benchmarks && for b in bench_small bench_speed bench_memory bench_search \
+	cd benchmarks && for b in bench_small bench_training_speed bench_memory bench_search \
 		bench_kaggle; do ../$(PY) $$b.py || exit 1; done
 	cd benchmarks && test -f output/ibug68_held_out.fkd || \
 		../$(PY) train_pretrained.py ibug68 --held-out
@@ -67,7 +67,7 @@ peers-venv:
 	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
 	.venv-peers/bin/pip install --quiet "mediapipe==0.10.21" dlib-bin face-recognition-models \
 		"setuptools<81"  # face-recognition-models imports pkg_resources
-	.venv-peers/bin/pip install --quiet -e . "numpy<2"
+	.venv-peers/bin/pip install --quiet -e . "numpy<2" "setuptools<81"
 
 clean:
 	rm -rf $(VENV) .venv-peers demo_output .pytest_cache docs/_build docs/generated \

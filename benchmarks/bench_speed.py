@@ -1,15 +1,29 @@
-"""Training and inference speed at 96x96 on real faces, against two references.
+"""Landmarks at video speed (issue #44): time per face and per photo of the shipped models
+and of dlib and MediaPipe, on the same images, in one run, with each one's AFW NME.
 
-For each estimator: images/s of a training epoch through the estimator, through a
-hand-written PyTorch loop over the same module, batches, loss and optimizer, and through
-skorch's default path (``skorch.dataset.Dataset`` + ``DataLoader``, per-item collation),
-all in float32; then the estimator's epoch under bfloat16 autocast (``precision``, where
-the CPU has native bfloat16). Inference: faces/s of ``predict`` at batch 256 (PyTorch
-eager, float32) and of the same network exported by ``export_onnx`` in onnxruntime
-(``sklearn-fkd[onnx]``). Each configuration runs in its own process, so the peak RSS is
-that run's. Faces: YouTube Faces frames (Wolf et al. 2011).
+For each contender, in a fresh process per round (rounds interleaved, medians):
 
-    python benchmarks/bench_speed.py [--n 1024] [--rounds 5]
+* ``one_per_call_ms``: one face per call from its true box, ``--faces`` AFW faces
+  (``predict(image, boxes=box)``; dlib: ``shape_predictor(image, rect)``; MediaPipe's face
+  mesh on the face's crop, which runs its own detector);
+* ``batched_ms``: all AFW faces in one call, per face (dlib and MediaPipe have no batch:
+  their loop);
+* ``photo_ms``: a whole 640x480 photo with one face, found by the model's own detector
+  (``predict(photo)``; dlib: its HOG detector at the photo's size, as our ``hog``
+  detector searches it, then the shape predictor; MediaPipe: the mesh on the photo);
+* ``nme_afw``: NME (outer eye corners) on the 337 AFW faces: ours from the true boxes;
+  dlib from its HOG box (the true box where HOG misses, as in ``bench_peers.py``);
+  MediaPipe's 468 vertices mapped to the 68 points by ``bench_peers.py``'s mapping
+  (``results/peers.json``), faces it misses left out;
+* ``x_dlib``: each time divided by dlib's in the same run.
+
+Our models run with PyTorch and with onnxruntime (the ``backend`` parameter). dlib and
+MediaPipe run in the peers' virtualenv (``make peers-venv``); without it their rows are
+missing and the script says so. Faces: AFW (Zhu & Ramanan 2012; 300-W annotations,
+Sagonas et al.); photos: the IMM face database's 640x480 photos (Nordstrøm et al. 2004).
+Writes ``results/speed.json`` and ``results/speed_accuracy.png`` (ms per face against NME).
+
+    python benchmarks/bench_speed.py [--faces 60] [--photos 20] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -18,185 +32,208 @@ import argparse
 import json
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
-import torch
 
-from _common import peak_rss_mib, save_results
-from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator
-from sklearn_fkd.datasets import load_youtube_faces
-from sklearn_fkd.preprocessing import Grayscale, Resize
+from _common import RESULTS, save_results, saved_results
 from sklearn_fkd.utils import format_table
 
-SIZE = (96, 96)
-ESTIMATORS = {
-    "cnn": lambda **kw: FaceKeypointRegressor(**kw),
-    "resnet18": lambda **kw: FaceKeypointRegressor(backbone="resnet18", **kw),
-    "heatmap": lambda **kw: HeatmapKeypointEstimator(**kw),
-    "fpn": lambda **kw: HeatmapKeypointEstimator(backbone="fpn", sigma=4.0, **kw),
-}
+HERE = Path(__file__).resolve().parent
+PEERS_PYTHON = HERE.parent / ".venv-peers" / "bin" / "python"
 
+#: what a probe loads: the faces, their boxes, the photos
+SETUP = """
+import json, sys, time, warnings
+import numpy as np
+sys.path.insert(0, {here!r})
+import _common  # noqa: F401 (the data home)
+from sklearn_fkd.datasets import load_helen_afw, load_imm_faces
+from sklearn_fkd.geometry import keypoint_boxes
+from sklearn_fkd.metrics import nme
+warnings.simplefilter("ignore")
+n_faces, n_photos = {faces}, {photos}
+afw = load_helen_afw("afw")
+faces = [np.asarray(im) for im in afw.images]
+boxes = keypoint_boxes(afw.keypoints)
+photos = [np.asarray(im) for im in load_imm_faces().images[:n_photos]]
 
-def data(n: int):
-    yt = load_youtube_faces("train")
-    grey = Grayscale().transform(yt.images[:n])
-    return Resize(SIZE).transform(grey), Resize(SIZE).transform_keypoints(grey, yt.keypoints[:n])
+def rgb(image):
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
 
-
-def hand_loop_epoch(est, dataset, optimizer) -> float:
-    """One epoch of a plain PyTorch loop: same module, batches, loss, optimizer class."""
-    module = est.module_
-    mean = torch.as_tensor(est.input_mean_).view(1, -1, 1, 1)
-    std = torch.as_tensor(est.input_std_).view(1, -1, 1, 1)
-    X, y = dataset.X, dataset.y
-    module.train()
+def per_item_ms(run, items):
     t0 = time.perf_counter()
-    order = torch.randperm(len(X))
-    for start in range(0, len(X) - 1, est.batch_size):
-        idx = order[start : start + est.batch_size]
-        x = ((X[idx].float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)
-        optimizer.zero_grad()
-        loss = est.get_loss(module(x), y[idx])
-        loss.backward()
-        optimizer.step()
-    return time.perf_counter() - t0
+    out = [run(item) for item in items]
+    return out, 1000 * (time.perf_counter() - t0) / len(items)
+"""
+
+OURS = """
+from sklearn_fkd import load_pretrained
+model = load_pretrained({name!r})
+model[-1].set_params(backend={backend!r})
+model.predict(faces[:1], boxes=boxes[:1])  # the first call's one-off costs
+model.predict(photos[:1])
+_, one = per_item_ms(lambda i: model.predict(faces[i:i + 1], boxes=boxes[i:i + 1]),
+                     range(n_faces))
+t0 = time.perf_counter()
+pred = model.predict(faces, boxes=boxes)
+batched = 1000 * (time.perf_counter() - t0) / len(faces)
+_, photo = per_item_ms(lambda p: model.predict([p]), photos)
+print(json.dumps({{"one_per_call_ms": one, "batched_ms": batched, "photo_ms": photo,
+                  "nme_afw": float(nme(afw.keypoints, pred))}}))
+"""
+
+DLIB = """
+import dlib, face_recognition_models
+detector = dlib.get_frontal_face_detector()
+predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+rgb_faces = [np.ascontiguousarray(rgb(f)) for f in faces]
+rects = [dlib.rectangle(*np.round(b).astype(int).tolist()) for b in boxes]
+def points(shape):
+    return [v for k in range(68) for v in (shape.part(k).x, shape.part(k).y)]
+predictor(rgb_faces[0], rects[0])
+_, one = per_item_ms(lambda i: predictor(rgb_faces[i], rects[i]), range(n_faces))
+_, batched = per_item_ms(lambda i: predictor(rgb_faces[i], rects[i]), range(len(faces)))
+def photo_points(p):
+    found = detector(p, 0)
+    return [points(predictor(p, r)) for r in found]
+rgb_photos = [np.ascontiguousarray(rgb(p)) for p in photos]
+_, photo = per_item_ms(photo_points, rgb_photos)
+def hog_box_points(i):  # bench_peers.py's protocol: HOG's box, the true box where it misses
+    found = detector(rgb_faces[i], 1)
+    x0, y0, x1, y1 = boxes[i]
+    def overlap(r):
+        w = min(r.right(), x1) - max(r.left(), x0)
+        h = min(r.bottom(), y1) - max(r.top(), y0)
+        return max(w, 0) * max(h, 0)
+    rect = max(found, key=overlap) if len(found) else rects[i]
+    return points(predictor(rgb_faces[i], rect))
+pred = np.array([hog_box_points(i) for i in range(len(faces))], dtype=float)
+print(json.dumps({{"one_per_call_ms": one, "batched_ms": batched, "photo_ms": photo,
+                  "nme_afw": float(nme(afw.keypoints, pred))}}))
+"""
+
+MEDIAPIPE = """
+import mediapipe as mp
+mapping = np.array({mapping!r})
+def crop_of(i):
+    x0, y0, x1, y1 = boxes[i]
+    m = 0.25 * max(x1 - x0, y1 - y0)
+    h, w = faces[i].shape[:2]
+    xa, ya = int(max(0, x0 - m)), int(max(0, y0 - m))
+    crop = faces[i][ya:int(min(h, y1 + m)) + 1, xa:int(min(w, x1 + m)) + 1]
+    return np.ascontiguousarray(rgb(crop)), xa, ya
+crops = [crop_of(i) for i in range(len(faces))]
+with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
+    mesh.process(crops[0][0])
+    def run(item):
+        crop, xa, ya = item
+        result = mesh.process(crop)
+        if not result.multi_face_landmarks:
+            return np.full(136, np.nan)
+        lm = result.multi_face_landmarks[0].landmark
+        h, w = crop.shape[:2]
+        xy = np.array([[p.x * w - 0.5 + xa, p.y * h - 0.5 + ya] for p in lm[:468]])
+        return xy[mapping].ravel()
+    _, one = per_item_ms(run, crops[:n_faces])
+    pred, batched = per_item_ms(run, crops)
+    rgb_photos = [np.ascontiguousarray(rgb(p)) for p in photos]
+    _, photo = per_item_ms(mesh.process, rgb_photos)
+pred = np.array(pred)
+ok = ~np.isnan(pred).any(axis=1)
+print(json.dumps({{"one_per_call_ms": one, "batched_ms": batched, "photo_ms": photo,
+                  "nme_afw": float(nme(afw.keypoints[ok], pred[ok])),
+                  "found": float(ok.mean())}}))
+"""
+
+MODELS = ("ibug68_fast", "ibug68")
+BACKENDS = ("onnxruntime", "torch")
 
 
-def skorch_default_net(est, X, y_norm):
-    """skorch's own NeuralNet with its Dataset/DataLoader path on the same module."""
-    from skorch import NeuralNet
-
-    class Loss(torch.nn.Module):  # the estimator's loss on (y_pred, y_true)
-        def forward(self, y_pred, y_true):
-            return est.get_loss(y_pred, y_true)
-
-    mean, std = float(est.input_mean_[0]), float(est.input_std_[0])
-    Xf = ((X[:, None].astype(np.float32) / 255) - mean) / std
-    net = NeuralNet(
-        est.module_,  # the same module instance
-        criterion=Loss,
-        optimizer=torch.optim.AdamW,
-        lr=est.lr,
-        max_epochs=1,
-        batch_size=est.batch_size,
-        train_split=None,
-        iterator_train__shuffle=True,
-        iterator_train__drop_last=True,
-        verbose=0,
-    )
-    net.initialize()
-    return lambda: _timed(lambda: net.partial_fit(Xf, y_norm))
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def one(kind: str, n: int, rounds: int) -> dict:
-    """Alternate one epoch of each path for ``rounds`` rounds; report medians.
-
-    The paths run interleaved so that drifts of the machine (run-to-run noise here is
-    about 15 %) hit them alike. Augmentation is off in the like-for-like comparison and
-    measured separately (``augment_cost``: extra epoch time of the default ``"auto"``).
-    """
-    torch.manual_seed(0)
-    X, y = data(n)
-    common = dict(max_epochs=1, random_state=0, lr_schedule=None)
-    est = ESTIMATORS[kind](augment=None, precision="float32", **common).fit(X, y)
-    augmented = ESTIMATORS[kind](precision="float32", **common).fit(X, y)
-    bf16 = ESTIMATORS[kind](augment=None, precision="bfloat16", **common).fit(X, y)
-    dataset = est._training_data(X, y, reset=False)
-    hand_optimizer = torch.optim.AdamW(est.module_.parameters(), lr=est.lr)
-    skorch_epoch = skorch_default_net(est, X, dataset.y.numpy())
-    times = {"ours": [], "hand": [], "skorch": [], "augmented": [], "bf16": []}
-    for _ in range(rounds):
-        times["ours"].append(_timed(lambda: est.partial_fit(X, y)))
-        times["hand"].append(hand_loop_epoch(est, dataset, hand_optimizer))
-        times["skorch"].append(skorch_epoch())
-        times["augmented"].append(_timed(lambda: augmented.partial_fit(X, y)))
-        times["bf16"].append(_timed(lambda: bf16.partial_fit(X, y)))
-    med = {k: float(np.median(v)) for k, v in times.items()}
-    est.set_params(batch_size=256)
-    est.predict(X[:256])  # warm-up: builds the fused inference copy once
-    infer_s = _timed(lambda: est.predict(X))
-    onnx_faces_s = onnx_speed(est, X)
-    return {
-        "estimator": kind,
-        "n_train": n,
-        "batch_size": ESTIMATORS[kind]().batch_size,
-        "train_img_s": n / med["ours"],
-        "hand_loop_img_s": n / med["hand"],
-        "skorch_default_img_s": n / med["skorch"],
-        "vs_hand_loop": med["hand"] / med["ours"],
-        "vs_skorch_default": med["skorch"] / med["ours"],
-        "augment_cost": med["augmented"] / med["ours"] - 1,
-        "bf16_train_img_s": n / med["bf16"],
-        "infer_faces_s": n / infer_s,
-        "onnxruntime_faces_s": onnx_faces_s,
-        "peak_rss_mib": peak_rss_mib(),
-    }
-
-
-def onnx_speed(est, X) -> float | None:
-    """Faces/s of the exported network in onnxruntime (2 threads, batches of 256)."""
-    try:
-        import onnxruntime
-    except ImportError:
+def probe(python: str, code: str) -> dict | None:
+    """Run ``code`` in a fresh ``python``; its last printed line (JSON), or None."""
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=HERE)
+    if done.returncode != 0:
+        print(done.stderr.strip().splitlines()[-1], file=sys.stderr)
         return None
-    import tempfile
-    from pathlib import Path
-
-    from sklearn_fkd.export import export_onnx
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = export_onnx(est, Path(tmp) / "m.onnx")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        session = onnxruntime.InferenceSession(str(path), options)
-    pixels = X[..., None]
-    session.run(None, {"pixels": pixels[:256]})  # warm-up
-    t0 = time.perf_counter()
-    for start in range(0, len(pixels), 256):
-        session.run(None, {"pixels": pixels[start : start + 256]})
-    return len(pixels) / (time.perf_counter() - t0)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1024, help="training images")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved epochs per path")
-    parser.add_argument("--only", choices=list(ESTIMATORS))
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(one(args.only, args.n, args.rounds)))
-        return
+def contenders(args, mapping) -> dict[str, tuple[str, str]]:
+    """Each row's name -> (python, probe code)."""
+    setup = SETUP.format(here=str(HERE), faces=args.faces, photos=args.photos)
+    rows = {
+        f"{name} ({backend})": (sys.executable, setup + OURS.format(name=name, backend=backend))
+        for name in MODELS
+        for backend in BACKENDS
+    }
+    if PEERS_PYTHON.exists():
+        rows["dlib shape predictor"] = (str(PEERS_PYTHON), setup + DLIB.format())
+        if mapping is not None:
+            rows["MediaPipe face mesh"] = (
+                str(PEERS_PYTHON),
+                setup + MEDIAPIPE.format(mapping=mapping),
+            )
+    else:
+        print(f"dlib and MediaPipe skipped: no {PEERS_PYTHON} (make peers-venv)", file=sys.stderr)
+    return rows
+
+
+def picture(rows: list[dict], path: Path) -> None:
+    """Milliseconds per face (one per call, log scale) against AFW NME."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for row in rows:
+        ax.scatter(row["one_per_call_ms"], row["nme_afw"], s=30)
+        ax.annotate(row["model"], (row["one_per_call_ms"], row["nme_afw"]), fontsize=8,
+                    xytext=(4, 3), textcoords="offset points")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("ms per face, one face per call (2 CPU cores; log scale)")
+    ax.set_ylabel("NME on AFW (lower is better)")
+    ax.set_title("Speed and accuracy, measured in one run")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faces", type=int, default=60, help="faces timed one per call")
+    parser.add_argument("--photos", type=int, default=20, help="640x480 IMM photos")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    mapping = saved_results("peers").get("mediapipe_to_ibug68")
+    runs = contenders(args, mapping)
+    measured: dict[str, list[dict]] = {name: [] for name in runs}
+    for round_ in range(args.rounds):
+        for name, (python, code) in runs.items():
+            result = probe(python, code)
+            if result is not None:
+                measured[name].append(result)
+                print(f"round {round_ + 1} {name}: {result}", flush=True)
+    keys = ("one_per_call_ms", "batched_ms", "photo_ms")
     rows = []
-    for kind in [args.only] if args.only else list(ESTIMATORS):
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                "--only",
-                kind,
-                "--n",
-                str(args.n),
-                "--rounds",
-                str(args.rounds),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode:
-            raise RuntimeError(f"{kind} run failed:\n{out.stderr}")
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(format_table([rows[-1]]), flush=True)
-    print("\n" + format_table(rows))
-    save_results("speed", rows, {"input_size": SIZE})
+    for name, results in measured.items():
+        if not results:
+            continue
+        row = {"model": name, "faces": args.faces, "photos": args.photos}
+        for key in (*keys, "nme_afw"):
+            row[key] = round(float(np.median([r[key] for r in results])), 4)
+        rows.append(row)
+    dlib = next((r for r in rows if r["model"].startswith("dlib")), None)
+    for row in rows:
+        for key in keys:
+            row[f"{key.removesuffix('_ms')}_x_dlib"] = (
+                None if dlib is None else round(row[key] / dlib[key], 2)
+            )
+    print(format_table(rows))
+    save_results("speed", rows, {"rounds": args.rounds})
+    picture(rows, RESULTS / "speed_accuracy.png")
 
 
 if __name__ == "__main__":

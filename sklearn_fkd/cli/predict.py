@@ -16,18 +16,19 @@ from PIL import Image
 from ..datasets import IMAGE_SUFFIXES, loading_progress, read_images
 from ..drawing import draw_faces
 from ..photos import predict_faces
-from ..video import VIDEO_SUFFIXES, write_video_points
+from ..video import VIDEO_MODEL, VIDEO_SUFFIXES, write_video_points
 from . import CommandError
 from .common import check_device, check_new_file, check_output_folder, load_model_for
 
 
 def run(args) -> int:
     """Predict the photos (or the one video) given; exit 1 when some were unreadable."""
-    model_name, photos = args.model or "ibug68", args.images
+    photos = args.images
     if args.device is not None:
         check_device(args.device)
     if len(photos) == 1 and Path(photos[0]).suffix.lower() in VIDEO_SUFFIXES:
-        return _predict_video(args, model_name, Path(photos[0]))
+        return _predict_video(args, args.model or VIDEO_MODEL, Path(photos[0]))
+    model_name = args.model or "ibug68"
     out = check_output_folder(args.output)  # before any work
     points_file = out / f"keypoints.{args.format}"
     if points_file.exists() and not args.force:

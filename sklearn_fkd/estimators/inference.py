@@ -1,6 +1,7 @@
 """Inference of an estimator's network: standardised batches through the network in
-evaluation mode (BatchNorm folded, CPU batches in cache-sized chunks, each image with its
-mirror image in one pass under ``test_flip``), read out as they leave it."""
+evaluation mode (BatchNorm folded, on the CPU through onnxruntime where installed and
+in cache-sized chunks, each image with its mirror image in one pass under
+``test_flip``), read out as they leave it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import torch
 from ..nn.fusion import fused_for_inference
 from .dataset import KeypointDataset
 from .device import autocast_dtype
-from .readout import KeypointReadout
+from .readout import KeypointReadout, ReadOutNetwork
+from .runtime import inference_network, threads_for
 
 __all__ = ["CPU_INFERENCE_CHUNK", "Inference"]
 
@@ -30,22 +32,23 @@ class Inference:
         in chunks of ``CPU_INFERENCE_CHUNK`` images whose activations stay in cache
         (eval-mode layers treat samples independently, so the result is the same), each
         read out as it leaves the network: the raw outputs (68 heatmaps per face for the
-        heatmap model) never exist for a whole batch.
+        heatmap model) never exist for a whole batch. CPU inference runs the network in
+        onnxruntime where the ``backend`` parameter says so
+        (:mod:`~sklearn_fkd.estimators.runtime`).
         """
         mean = torch.as_tensor(self.input_mean_, device=x.device).view(1, -1, 1, 1)
         std = torch.as_tensor(self.input_std_, device=x.device).view(1, -1, 1, 1)
         x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
         module = self.module_ if self.module_.training else fused_for_inference(self.module_)
         flip = readout is not None and readout.flipped
+        confidence = bool(options.get("confidence"))
+        network = module if readout is None else ReadOutNetwork(module, readout, confidence)
+        if not module.training and x.device.type == "cpu":
+            key = None if readout is None else (readout.key, confidence)
+            network = inference_network(network, self.backend, x, module, key)
 
         def run(part: torch.Tensor) -> torch.Tensor:
-            out = module(torch.cat([part, part.flip(-1)]) if flip else part).float()
-            if readout is None:
-                return out
-            out, mirrored = (out[: len(part)], out[len(part) :]) if flip else (out, None)
-            if not options.get("confidence"):
-                return readout.coordinates(out, mirrored)
-            return torch.cat(readout.coordinates(out, mirrored, confidence=True), dim=1)
+            return network(part).float()
 
         chunk = CPU_INFERENCE_CHUNK // 2 if flip else CPU_INFERENCE_CHUNK
         dtype = autocast_dtype(self.precision, x.device.type, training=module.training)
@@ -55,18 +58,41 @@ class Inference:
             return torch.cat([run(part) for part in x.split(chunk)])
 
     def network_outputs(
-        self, dataset: KeypointDataset, *, decode: bool = True, confidence: bool = False
+        self,
+        dataset: KeypointDataset,
+        *,
+        decode: bool = True,
+        confidence: bool = False,
+        readout: KeypointReadout | None = None,
     ):
         """Yield, batch by batch, in evaluation mode and on the CPU, the ``[-1, 1]``
-        coordinates (:meth:`readout`'s) of the checked images of ``dataset``; with
-        ``confidence`` each point's confidence follows them; without ``decode``, the
-        network's raw outputs."""
+        coordinates (:meth:`readout`'s, or ``readout``'s) of the checked images of
+        ``dataset``; with ``confidence`` each point's confidence follows them; without
+        ``decode``, the network's raw outputs.
+
+        Images that fit in one batch skip the batch iterator (on the CPU without an
+        accelerator): one face per call, a video frame, costs no loader machinery."""
         accelerator = self._accelerator()
-        readout = self.readout().to(self.device_) if decode else None
-        self._set_training(False)
+        if decode:
+            readout = (readout or self.readout()).to(self.device_)
+        else:
+            readout = None
+        if self.module_.training:  # walking every module costs about 1 ms per call
+            self._set_training(False)
         with torch.no_grad():
-            for Xi, _ in self.get_iterator(dataset, training=False):
-                out = self._forward(self._to_device_input(Xi), readout, confidence=confidence)
+            X = dataset.X
+            direct = (
+                accelerator is None
+                and isinstance(X, torch.Tensor)
+                and (self.batch_size < 0 or len(X) <= self.batch_size)
+                and not self.get_params_for("iterator_valid")
+            )
+            batches = [(X, None)] if direct else self.get_iterator(dataset, training=False)
+            for Xi, _ in batches:
+                with threads_for(len(Xi)):
+                    out = self._forward(
+                        self._to_device_input(Xi), readout, confidence=confidence
+                    )
                 if accelerator is not None:
                     out = accelerator.gather_for_metrics(out)
                 yield out.cpu()

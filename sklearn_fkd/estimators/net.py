@@ -22,7 +22,6 @@ import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
-from skorch.utils import to_numpy
 
 from ..augment import Augment
 from ..keypoints import KeypointSchema, check_keypoints
@@ -88,6 +87,7 @@ class KeypointNet(
         weights=None,
         freeze_encoder: int = 0,
         precision: str = "auto",
+        backend: str = "auto",
         test_flip: bool = False,
         correct_flip_offset: bool = True,
         progress: bool | str = "auto",
@@ -123,6 +123,7 @@ class KeypointNet(
         self.weights = weights
         self.freeze_encoder = freeze_encoder
         self.precision = precision
+        self.backend = backend
         self.test_flip = test_flip
         self.correct_flip_offset = correct_flip_offset
         self.progress = progress
@@ -396,7 +397,12 @@ class KeypointNet(
             offset = self.prediction_offset_ if self.correct_flip_offset else offset
             flip = self.schema_.flip_permutation if self.test_flip else None
         return KeypointReadout(
-            self.decode_outputs, self.image_size_, flip, offset, self.decode_with_confidence
+            self.decode_outputs,
+            self.image_size_,
+            flip,
+            offset,
+            self.decode_with_confidence,
+            decoding=(type(self).__name__, getattr(self, "decode", None)),
         )
 
     def predict(self, X, return_confidence: bool = False):
@@ -423,10 +429,11 @@ class KeypointNet(
             self.point_confidence(torch.zeros(0))  # raises, saying which models have one
         check_is_fitted(self, "module_")
         dataset = KeypointDataset(self._check_images(X))
-        outputs = self.network_outputs(dataset, confidence=return_confidence)
-        parts = torch.from_numpy(np.concatenate([to_numpy(out) for out in outputs]))
+        readout = self.readout()
+        outputs = self.network_outputs(dataset, confidence=return_confidence, readout=readout)
+        parts = torch.cat([out for out in outputs])
         k2 = 2 * self.n_keypoints_
-        pixels = self.readout().to_pixels(parts[:, :k2].double())
+        pixels = readout.cpu().to_pixels(parts[:, :k2].double())
         points = pixels.reshape(len(parts), -1).numpy()
         if return_confidence:
             return points, parts[:, k2:].double().numpy()

@@ -14,6 +14,7 @@ from ..nn.losses import LOSS_KINDS
 from ..utils.validation import Interval, Options, validate_parameters
 from ..weights import check_weights
 from .device import PRECISIONS, check_device
+from .runtime import BACKENDS
 
 __all__ = ["Parameters"]
 
@@ -29,6 +30,7 @@ class Parameters:
         "loss": Options(*LOSS_KINDS),
         "lr_schedule": Options("cosine", None),
         "precision": Options(*PRECISIONS),
+        "backend": Options(*BACKENDS),
         "test_flip": Options(False, True),
         "correct_flip_offset": Options(False, True),
         "progress": Options("auto", False, True),

@@ -19,7 +19,7 @@ import torch
 from ..keypoints import to_points
 from ..nn.heatmaps import normalized_to_pixels, pixels_to_normalized
 
-__all__ = ["KeypointReadout"]
+__all__ = ["KeypointReadout", "ReadOutNetwork"]
 
 
 class KeypointReadout(torch.nn.Module):
@@ -40,6 +40,16 @@ class KeypointReadout(torch.nn.Module):
     decode_with_confidence : callable, optional
         Outputs -> ``(coordinates (B, 2K), confidence (B, K))``, for
         ``return_confidence``.
+    decoding : tuple, default=()
+        The estimator's settings that change what ``decode`` does (part of
+        :attr:`key`).
+
+    Attributes
+    ----------
+    key : tuple
+        Equal for two readouts that turn the same outputs into the same coordinates
+        (the offset aside, which :meth:`to_pixels` applies): a compiled network with its
+        readout is reused while it stays the same.
     """
 
     def __init__(
@@ -49,6 +59,7 @@ class KeypointReadout(torch.nn.Module):
         flip_permutation: np.ndarray | None = None,
         offset=(0.0, 0.0),
         decode_with_confidence: Callable | None = None,
+        decoding: tuple = (),
     ):
         super().__init__()
         self.decode = decode
@@ -58,6 +69,7 @@ class KeypointReadout(torch.nn.Module):
         perm = np.arange(0) if flip_permutation is None else np.asarray(flip_permutation)
         self.register_buffer("perm", torch.as_tensor(perm, dtype=torch.long))
         self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float64).reshape(2))
+        self.key = (self.image_size, self.flipped, tuple(perm.tolist()), tuple(decoding))
 
     def encode(self, y: np.ndarray) -> np.ndarray:
         """Pixels of the network's input -> ``[-1, 1]``; flat ``(n, 2K)``, float64."""
@@ -97,3 +109,30 @@ class KeypointReadout(torch.nn.Module):
         """Outputs (and the mirror images' outputs) -> points ``(B, K, 2)`` in pixels
         (:meth:`coordinates`, then :meth:`to_pixels`)."""
         return self.to_pixels(self.coordinates(outputs, mirrored))
+
+
+class ReadOutNetwork(torch.nn.Module):
+    """A network and its readout's :meth:`~KeypointReadout.coordinates` as one module:
+    standardised images ``(B, C, H, W)`` (each run with its mirror image when the
+    readout is ``flipped``) -> ``(B, 2K)`` coordinates in ``[-1, 1]``, or ``(B, 3K)``
+    with each point's confidence after them (``confidence``). What inference runs, in
+    PyTorch or exported whole to onnxruntime."""
+
+    def __init__(self, network: torch.nn.Module, readout: KeypointReadout, confidence: bool):
+        super().__init__()
+        self.network = network
+        self.readout = readout
+        self.confidence = bool(confidence)
+        # in the network's mode (its flag only: walking the network costs 0.5 ms): an
+        # exporter that restores the wrapper's mode after tracing would otherwise leave
+        # the network in training mode
+        self.training = network.training
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        flipped = self.readout.flipped
+        out = self.network(torch.cat([x, x.flip(-1)]) if flipped else x).float()
+        out, mirrored = (out[:n], out[n:]) if flipped else (out, None)
+        if not self.confidence:
+            return self.readout.coordinates(out, mirrored)
+        return torch.cat(self.readout.coordinates(out, mirrored, confidence=True), dim=1)

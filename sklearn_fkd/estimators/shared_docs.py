@@ -54,6 +54,12 @@ SHARED_PARAMETERS_DOC = """
         ``"auto"``: bfloat16 on CUDA, and for training on CPUs with native bfloat16
         units (Intel AMX or AVX512-BF16, about twice the float32 speed); float32
         elsewhere. CPU inference always runs in float32.
+    backend : {"auto", "torch", "onnxruntime"}, default="auto"
+        What runs the network at CPU inference. ``"auto"``: onnxruntime where it is
+        installed (``pip install "sklearn-fkd[onnx]"``; several times faster for one
+        face at a time), else PyTorch. The network is exported the first time it
+        predicts and checked against PyTorch (the points agree to about 1e-4 px).
+        Training and GPU inference always use PyTorch.
     test_flip : bool, default=False
         Average each prediction with the prediction on the mirrored image (its points
         swapped back by the schema's ``flip_pairs``): test-time flip augmentation, for

@@ -158,7 +158,16 @@ def spatial_softmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     log_prob : Tensor of shape (..., N)
         ``log_softmax(logits)``; differentiable as well.
     """
+    if not (torch.is_grad_enabled() and logits.requires_grad):
+        return _flushed_softmax(logits)  # out of place: what an ONNX export can trace
     return _SpatialSoftmax.apply(logits)
+
+
+def _flushed_softmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`spatial_softmax`'s values: ``(prob, log_prob)``."""
+    log_prob = torch.log_softmax(logits, dim=-1)
+    prob = log_prob.clamp_min(LOG_PROB_FLOOR).exp()
+    return torch.where(log_prob < LOG_PROB_FLOOR, torch.zeros_like(prob), prob), log_prob
 
 
 class _SpatialSoftmax(torch.autograd.Function):
