@@ -101,7 +101,5 @@ def test_auto_exports_once_enough_images_were_predicted(monkeypatch):
     assert not built  # a one-photo script never pays the export
     est.predict(images[few : few + 1])
     assert len(built) == 1  # the image that reaches the count runs in onnxruntime
-    np.testing.assert_allclose(
-        np.concatenate(one_by_one), est.predict(images[:few]), atol=1e-3
-    )
+    np.testing.assert_allclose(np.concatenate(one_by_one), est.predict(images[:few]), atol=1e-3)
     assert len(built) == 1

@@ -90,9 +90,7 @@ class Inference:
             batches = [(X, None)] if direct else self.get_iterator(dataset, training=False)
             for Xi, _ in batches:
                 with threads_for(len(Xi)):
-                    out = self._forward(
-                        self._to_device_input(Xi), readout, confidence=confidence
-                    )
+                    out = self._forward(self._to_device_input(Xi), readout, confidence=confidence)
                 if accelerator is not None:
                     out = accelerator.gather_for_metrics(out)
                 yield out.cpu()

@@ -56,6 +56,7 @@ _OUTER_THREADS: contextvars.ContextVar = contextvars.ContextVar("outer_threads",
 #: relative to the outputs' largest magnitude (float32 rounding is about 1e-6)
 _TOLERANCE = 1e-3
 
+
 @contextmanager
 def threads_for(n_images: int) -> Iterator[None]:
     """PyTorch on one thread while a batch of at most :data:`SMALL_BATCH` images runs
