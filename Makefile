@@ -54,12 +54,14 @@ benchmarks: $(STAMP)
 	cd benchmarks && ../$(PY) bench_68.py --recipe --model output/ibug68_held_out.fkd
 	cd benchmarks && ../$(PY) bench_68.py --ablation --epochs 12
 	cd benchmarks && ../$(PY) bench_68.py --size 96 --epochs 15 --only resnet18 --only cnn
+	cd benchmarks && ../$(PY) bench_speed.py && ../$(PY) bench_video.py
 	$(PY) benchmarks/make_tables.py
 
-# Rebuild the shipped pretrained models (about 63 min and 5 min on 2 CPU cores)
+# Rebuild the shipped pretrained models (about 63, 5 and 45 min on 2 CPU cores)
 pretrained: $(STAMP)
 	cd benchmarks && ../$(PY) train_pretrained.py ibug68
 	cd benchmarks && ../$(PY) train_pretrained.py kaggle15
+	cd benchmarks && ../$(PY) train_pretrained.py ibug68_fast
 
 # The benchmarks' optional peers (dlib, MediaPipe 0.10.21, which pins numpy < 2) in a
 # virtualenv of their own: .venv-peers/bin/python benchmarks/bench_peers.py

@@ -14,7 +14,9 @@ For each contender, in a fresh process per round (rounds interleaved, medians):
 * ``nme_afw``: NME (outer eye corners) on the 337 AFW faces: ours from the true boxes;
   dlib from its HOG box (the true box where HOG misses, as in ``bench_peers.py``);
   MediaPipe's 468 vertices mapped to the 68 points by ``bench_peers.py``'s mapping
-  (``results/peers.json``), faces it misses left out;
+  (``results/peers.json``), faces it misses left out; ``afw_in_training`` says where
+  that is a training-set figure (``ibug68``, and dlib, whose model was trained on 300-W,
+  AFW included);
 * ``x_dlib``: each time divided by dlib's in the same run.
 
 Our models run with PyTorch and with onnxruntime (the ``backend`` parameter). dlib and
@@ -148,6 +150,10 @@ print(json.dumps({{"one_per_call_ms": one, "batched_ms": batched, "photo_ms": ph
 
 MODELS = ("ibug68_fast", "ibug68")
 BACKENDS = ("onnxruntime", "torch")
+#: whether AFW was in each one's training data (its NME there is then a training-set
+#: figure): ibug68 was trained on all shared faces, ibug68_fast on the benchmark split,
+#: dlib's model on 300-W's training set, which holds AFW; MediaPipe does not say
+AFW_IN_TRAINING = {"ibug68_fast": False, "ibug68": True, "dlib": True, "MediaPipe": None}
 
 
 def probe(python: str, code: str) -> dict | None:
@@ -180,19 +186,31 @@ def contenders(args, mapping) -> dict[str, tuple[str, str]]:
 
 
 def picture(rows: list[dict], path: Path) -> None:
-    """Milliseconds per face (one per call, log scale) against AFW NME."""
+    """Milliseconds per face (one per call and batched, log scale) against AFW NME; a
+    hollow marker where AFW was in the training data (a training-set figure)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for row in rows:
-        ax.scatter(row["one_per_call_ms"], row["nme_afw"], s=30)
-        ax.annotate(row["model"], (row["one_per_call_ms"], row["nme_afw"]), fontsize=8,
-                    xytext=(4, 3), textcoords="offset points")  # fmt: skip
+    fig, ax = plt.subplots(figsize=(7.0, 4.4))
+    for i, row in enumerate(rows):
+        colour = f"C{i}"
+        seen = row["afw_in_training"] is not False
+        face = "none" if seen else colour
+        x, y = row["one_per_call_ms"], row["nme_afw"]
+        ax.plot([row["batched_ms"], x], [y, y], color=colour, lw=1, alpha=0.6)
+        ax.scatter([x], [y], s=36, marker="o", facecolors=face, edgecolors=colour)
+        ax.scatter([row["batched_ms"]], [y], s=36, marker="s", facecolors=face,
+                   edgecolors=colour)  # fmt: skip
+        ax.annotate(row["model"], (x, y), fontsize=7, xytext=(5, 4 + 9 * (i % 2)),
+                    textcoords="offset points", color=colour)  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("ms per face, one face per call (2 CPU cores; log scale)")
+    ax.margins(x=0.15, y=0.15)
+    ax.set_xlabel(
+        "ms per face (2 CPU cores; log scale): circle one face per call, square batched\n"
+        "hollow: AFW was in the training data"
+    )
     ax.set_ylabel("NME on AFW (lower is better)")
     ax.set_title("Speed and accuracy, measured in one run")
     ax.grid(alpha=0.3)
@@ -224,6 +242,7 @@ def main() -> None:
         row = {"model": name, "faces": args.faces, "photos": args.photos}
         for key in (*keys, "nme_afw"):
             row[key] = round(float(np.median([r[key] for r in results])), 4)
+        row["afw_in_training"] = AFW_IN_TRAINING[name.split()[0]]
         rows.append(row)
     dlib = next((r for r in rows if r["model"].startswith("dlib")), None)
     for row in rows:

@@ -81,6 +81,8 @@ TRAINING = {
         "schema": "ibug68",
         "params": {},
         "seed": 0,
+        # then trained on from those weights (warm start, a new cosine schedule)
+        "then": {"epochs": 30, "params": {"lr": 1e-3}},
     },
 }
 
@@ -179,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
         "output benchmarks/output/NAME_held_out.fkd (for bench_pipeline.py)",
     )
     parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="FILE",
+        help="a file of the first training stage: only the settings' 'then' stage is "
+        "trained, from it (its card's seconds are counted)",
+    )
+    parser.add_argument(
         "--measure-only",
         action="store_true",
         help="no training: give the file its recipe's current prediction settings "
@@ -221,7 +230,7 @@ def main(argv=None) -> Path:
             "licence": LICENCE_NOTE,
         }
     else:
-        shipped, fit_s = train(args.name, settings, schema)
+        shipped, fit_s, epochs = train(args.name, settings, schema, args.resume)
         est = shipped[-1]
         card = {
             "points": {"schema": schema.name, "n_points": schema.n_points},
@@ -230,7 +239,7 @@ def main(argv=None) -> Path:
             "training_data": settings["data"],
             "training": settings,
             "training_command": training_command(args),
-            "epochs": len(est.history),
+            "epochs": epochs,
             "test_scales": list(shipped[0].test_scales),
             "refine": shipped[0].refine,
             "train_seconds": round(fit_s),
@@ -304,18 +313,37 @@ def measure_prediction_offset(pipe, settings: dict, schema) -> None:
     print(f"prediction offset {pipe[-1].prediction_offset_.round(3).tolist()} px", flush=True)
 
 
-def train(name: str, settings: dict, schema):
-    """Fit the recipe; the model as it will be shipped (float16 round trip), fit seconds."""
-    pipe = recipe_pipeline(settings, schema)
+def train(name: str, settings: dict, schema, resume: str | None = None):
+    """Fit the recipe, then (``settings["then"]``) fit it again for more epochs starting
+    from those weights (``weights=`` the first model: a new optimizer and schedule);
+    ``resume``: a file of the first stage, trained on only. Returns the model as it will
+    be shipped (float16 round trip), the fit seconds and the epochs of both stages."""
     data = load_dataset(settings["data"])
     keypoints = convert_keypoints(data.keypoints, IBUG68, schema)
     print(f"training {name}: {len(keypoints)} faces of {settings['data']}", flush=True)
-    t0 = time.perf_counter()
-    pipe.fit(list(data.images), keypoints)
-    fit_s = time.perf_counter() - t0
-    print(f"trained in {fit_s:.0f} s", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:  # measure the model as it will be shipped
-        return load_model(save_model(pipe, Path(tmp) / "m.fkd", weights_dtype="float16")), fit_s
+    with tempfile.TemporaryDirectory() as tmp:
+        if resume is None:
+            pipe = recipe_pipeline(settings, schema)
+            t0 = time.perf_counter()
+            pipe.fit(list(data.images), keypoints)
+            fit_s, epochs = time.perf_counter() - t0, len(pipe[-1].history)
+            first = save_model(pipe, Path(tmp) / "first.fkd")
+        else:
+            card = model_info(resume)["metadata"]["card"]
+            first, fit_s, epochs = Path(resume), card["train_seconds"], card["epochs"]
+        print(f"trained in {fit_s:.0f} s", flush=True)
+        then = settings.get("then")
+        if then:
+            params = {**then["params"], "max_epochs": then["epochs"], "weights": str(first)}
+            pipe = recipe_pipeline({**settings, "params": params}, schema)
+            t0 = time.perf_counter()
+            pipe.fit(list(data.images), keypoints)
+            fit_s += time.perf_counter() - t0
+            epochs += len(pipe[-1].history)
+            print(f"trained on for {then['epochs']} epochs: {fit_s:.0f} s in all", flush=True)
+        # measured as it will be shipped
+        shipped = load_model(save_model(pipe, Path(tmp) / "m.fkd", weights_dtype="float16"))
+        return shipped, fit_s, epochs
 
 
 if __name__ == "__main__":

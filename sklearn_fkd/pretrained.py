@@ -21,7 +21,7 @@ only; so do the models, as dlib's 68-point model. The code is BSD-3.
 
 from __future__ import annotations
 
-from .persistence.files import load_model, model_info
+from .persistence.files import load_model
 from .weights import MODELS_DIR, PretrainedWeights, pretrained_path
 
 __all__ = ["LICENCE_NOTE", "list_pretrained", "load_pretrained"]
@@ -67,6 +67,5 @@ def list_pretrained() -> list[dict]:
         path = MODELS_DIR / f"{member.value}.fkd"
         if not path.is_file():
             continue
-        card = dict(model_info(path)["metadata"].get("card", {}))
-        cards.append({"name": member.value, **card, "file": str(path)})
+        cards.append({"name": member.value, **member.meta, "file": str(path)})
     return cards

@@ -42,11 +42,24 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 class PretrainedWeights(str, enum.Enum):
     """The shipped models, for ``weights=`` (torchvision's convention: a member or its
-    name)."""
+    name), each with its model card as :attr:`meta`.
+
+    Examples
+    --------
+    >>> PretrainedWeights.IBUG68_FAST.meta["input_size"]  # doctest: +SKIP
+    [96, 96]
+    """
 
     IBUG68 = "ibug68"
     IBUG68_FAST = "ibug68_fast"
     KAGGLE15 = "kaggle15"
+
+    @property
+    def meta(self) -> dict:
+        """The model card (points, input size, training data and command, measured NMEs,
+        licence), read from the file's ``model.json`` only."""
+        document, _ = read_archive(pretrained_path(self), weights=False)
+        return dict(document.get("metadata", {}).get("card", {}))
 
 
 def pretrained_path(name) -> Path:

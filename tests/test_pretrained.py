@@ -46,6 +46,7 @@ def test_the_cards_say_what_each_model_is_and_how_it_was_made():
     cards = {card["name"]: card for card in list_pretrained()}
     assert sorted(cards) == sorted(SHIPPED)
     for name, card in cards.items():
+        assert {**PretrainedWeights(name).meta, "name": name, "file": card["file"]} == card
         assert card["training"] == TRAINING[name]  # the script rebuilds what is shipped
         assert card["training_command"] == f"python benchmarks/train_pretrained.py {name}"
         assert "non-commercial" in card["licence"]

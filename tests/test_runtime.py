@@ -7,6 +7,7 @@ import pytest
 
 from sklearn_fkd import KAGGLE15, FaceKeypointRegressor, HeatmapKeypointEstimator
 from sklearn_fkd.estimators import runtime
+from sklearn_fkd.persistence import load_model, save_model
 
 pytest.importorskip("onnxruntime")
 
@@ -84,22 +85,34 @@ def test_backend_is_checked_and_a_missing_onnxruntime_is_named(monkeypatch):
     np.testing.assert_array_equal(est.set_params(backend="auto").predict(images), expected)
 
 
-def test_auto_exports_once_enough_images_were_predicted(monkeypatch):
-    images, points = faces(n=40)
-    est = MODELS["fpn-flip"](max_epochs=1, random_state=0, correct_flip_offset=False)
+def test_the_exported_graph_is_cached_between_processes_and_checked(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKLEARN_FKD_CACHE", str(tmp_path))
+    images, points = faces()
+    est = MODELS["fpn-flip"](max_epochs=1, random_state=0, backend="onnxruntime")
     est.fit(images, points)
-    built = []
-    real = runtime.OnnxNetwork
-
-    def counting(*args, **kwargs):
-        built.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runtime, "OnnxNetwork", counting)
-    few = runtime.EXPORT_AFTER_IMAGES - 1
-    one_by_one = [est.predict(images[i : i + 1]) for i in range(few)]
-    assert not built  # a one-photo script never pays the export
-    est.predict(images[few : few + 1])
-    assert len(built) == 1  # the image that reaches the count runs in onnxruntime
-    np.testing.assert_allclose(np.concatenate(one_by_one), est.predict(images[:few]), atol=1e-3)
-    assert len(built) == 1
+    expected = est.predict(images)
+    files = list(tmp_path.glob("*.onnx"))
+    assert files  # written for the next process
+    exports = []
+    real = runtime._export
+    monkeypatch.setattr(runtime, "_export", lambda *a: exports.append(1) or real(*a))
+    again = load_model(save_model(est, tmp_path / "m.fkd"))  # the same weights, anew
+    np.testing.assert_allclose(again.predict(images), expected, atol=1e-5)
+    assert not exports  # read from the cache
+    for file in tmp_path.glob("*.onnx"):  # damaged: exported again, same points
+        file.write_bytes(b"not a graph")
+    third = load_model(tmp_path / "m.fkd")
+    np.testing.assert_allclose(third.predict(images), expected, atol=1e-5)
+    assert exports
+    other = MODELS["fpn-flip"](max_epochs=1, random_state=1, backend="onnxruntime")
+    other.fit(images, points)  # another network's graph in this one's file is refused
+    other.predict(images[:1])
+    foreign = max(set(tmp_path.glob("*.onnx")) - set(files), key=lambda f: f.stat().st_mtime)
+    for file in files:
+        file.write_bytes(foreign.read_bytes())
+    exported = len(exports)
+    fresh = load_model(tmp_path / "m.fkd")
+    np.testing.assert_allclose(fresh.predict(images), expected, atol=1e-5)
+    assert len(exports) == exported + 1
+    monkeypatch.setenv("SKLEARN_FKD_CACHE", "")
+    assert runtime.graph_cache_dir() is None

@@ -58,6 +58,10 @@ def test_a_loaded_model_makes_its_optimizer_when_it_trains(small_imm, tmp_path):
     assert len(loaded.history) == 2
     again = load_model(tmp_path / "m.fkd").set_params(warm_start=True).fit(X[:16], y[:16])
     assert len(again.history) == 2  # the cosine schedule resumes on the fresh optimizer
+    tuned = load_model(tmp_path / "m.fkd").set_params(lr=5e-4)  # before its optimizer
+    assert tuned.optimizer_.param_groups[0]["lr"] == 5e-4
+    tuned.set_params(optimizer__weight_decay=1e-4).partial_fit(X[:16], y[:16])
+    assert tuned.optimizer_.param_groups[0]["weight_decay"] == 1e-4
     new = FaceKeypointRegressor(channels=(4, 8))  # skorch's weights-only path
     est.save_params(f_params=tmp_path / "w.pt", f_optimizer=tmp_path / "o.pt")
     new.load_params(f_params=tmp_path / "w.pt", f_optimizer=tmp_path / "o.pt")

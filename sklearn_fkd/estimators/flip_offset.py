@@ -35,7 +35,9 @@ def measure_prediction_offset(net, dataset: KeypointDataset) -> np.ndarray:
     n = len(dataset)
     rows = torch.from_numpy(np.sort(rng.choice(n, min(n, OFFSET_SAMPLES), replace=False)))
     sample = KeypointDataset(dataset.X[rows])
-    predicted = np.concatenate([to_numpy(out) for out in net.network_outputs(sample)])
+    # in PyTorch: an export for one measurement at the end of fit costs more than it saves
+    outputs = net.network_outputs(sample, backend="torch")
+    predicted = np.concatenate([to_numpy(out) for out in outputs])
     residual = to_points(predicted - dataset.y[rows].double().numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # images without points

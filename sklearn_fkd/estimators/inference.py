@@ -24,8 +24,9 @@ class Inference:
 
     def _forward(self, x: torch.Tensor, readout: KeypointReadout | None = None, **options):
         """Standardise a [0, 1]-scaled batch on the device and run the module; with a
-        ``readout``, return its coordinates (``options``: its ``confidence``) instead of
-        the raw outputs: ``(B, 2K)``, or ``(B, 3K)`` with each point's confidence.
+        ``readout``, return its coordinates (``options``: its ``confidence``, and a
+        ``backend`` overriding the estimator's) instead of the raw outputs: ``(B, 2K)``,
+        or ``(B, 3K)`` with each point's confidence.
 
         At inference BatchNorm is folded into the convolutions
         (:func:`~sklearn_fkd.nn.fusion.fused_for_inference`), and on the CPU the batch runs
@@ -45,7 +46,8 @@ class Inference:
         network = module if readout is None else ReadOutNetwork(module, readout, confidence)
         if not module.training and x.device.type == "cpu":
             key = None if readout is None else (readout.key, confidence)
-            network = inference_network(network, self.backend, x, module, key)
+            backend = options.get("backend") or self.backend
+            network = inference_network(network, backend, x, module, key)
 
         def run(part: torch.Tensor) -> torch.Tensor:
             return network(part).float()
@@ -64,11 +66,12 @@ class Inference:
         decode: bool = True,
         confidence: bool = False,
         readout: KeypointReadout | None = None,
+        backend: str | None = None,
     ):
         """Yield, batch by batch, in evaluation mode and on the CPU, the ``[-1, 1]``
         coordinates (:meth:`readout`'s, or ``readout``'s) of the checked images of
         ``dataset``; with ``confidence`` each point's confidence follows them; without
-        ``decode``, the network's raw outputs.
+        ``decode``, the network's raw outputs; ``backend`` overrides the estimator's.
 
         Images that fit in one batch skip the batch iterator (on the CPU without an
         accelerator): one face per call, a video frame, costs no loader machinery."""

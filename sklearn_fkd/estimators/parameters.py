@@ -55,6 +55,10 @@ class Parameters:
         ``augment="auto"`` the default ``Augment()`` is made explicit first.
         """
         nested = {k.split("__", 1)[1]: v for k, v in params.items() if k.startswith("augment__")}
+        if getattr(self, "initialized_", False) and any(
+            k == "lr" or k.startswith("optimizer__") for k in params
+        ):
+            self._ensure_optimizer()  # skorch sets them on it (a loaded model deferred it)
         super().set_params(**{k: v for k, v in params.items() if not k.startswith("augment__")})
         if "device" in params and getattr(self, "initialized_", False):
             self._move_to(self._resolved_device())

@@ -3,11 +3,15 @@ installed (``pip install "sklearn-fkd[onnx]"``), and on how many threads.
 
 onnxruntime runs the small convolutions of one face several times faster than PyTorch's
 eager mode on a CPU (it plans the graph once: no per-layer Python, no per-call
-allocation). The network, with BatchNorm folded in, is exported to ONNX the first time
-it predicts (TorchScript-based exporter: no ``onnx`` package needed), checked against
-PyTorch on that first batch, and the session is kept until the weights change. Reading
-out the points (decoding the heatmaps, the mirror image, pixels) stays in PyTorch, the
-same code for both backends. Training always runs in PyTorch.
+allocation). The network, with BatchNorm folded in and followed by the readout's
+decoding (:class:`~sklearn_fkd.estimators.readout.ReadOutNetwork`), is exported to ONNX
+the first time it predicts (TorchScript-based exporter: no ``onnx`` package needed),
+checked against PyTorch on that first batch, and the session is kept until the weights
+change. The exported graph is also written to a cache folder
+(:func:`graph_cache_dir`), named by a hash of the weights and of what the graph
+computes, so that the next process with the same model skips the export (a fraction of
+a second to a second); a graph read from there is checked against PyTorch in the same
+way. Training always runs in PyTorch.
 
 A few images (one face, a video frame's faces) run on one thread: their operations are
 too small to gain from a second one, and a thread that waits for another at every
@@ -18,12 +22,17 @@ thread PyTorch is given (``torch.set_num_threads``).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import hashlib
 import importlib.util
 import io
+import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,9 +42,9 @@ from ..utils.optional import import_extra
 
 __all__ = [
     "BACKENDS",
-    "EXPORT_AFTER_IMAGES",
     "SMALL_BATCH",
     "OnnxNetwork",
+    "graph_cache_dir",
     "inference_network",
     "onnxruntime_installed",
     "threads_for",
@@ -45,16 +54,15 @@ __all__ = [
 BACKENDS = ("auto", "torch", "onnxruntime")
 #: batches of at most this many images run on one thread
 SMALL_BATCH = 4
-#: ``backend="auto"`` exports a network once it has predicted this many images in
-#: PyTorch (one call with more exports at once): exporting costs a fraction of a second
-#: to a second, more than a few faces gain, so a one-photo script never pays it
-EXPORT_AFTER_IMAGES = 16
+
 #: PyTorch's thread count outside :func:`threads_for` (what large batches get)
 _OUTER_THREADS: contextvars.ContextVar = contextvars.ContextVar("outer_threads", default=None)
 
 #: largest |difference| allowed between the exported and the PyTorch network's outputs,
 #: relative to the outputs' largest magnitude (float32 rounding is about 1e-6)
 _TOLERANCE = 1e-3
+#: a cached graph larger than this is not read
+_MAX_GRAPH_BYTES = 512 * 2**20
 
 
 @contextmanager
@@ -99,24 +107,27 @@ class OnnxNetwork:
         When the exported graph's outputs differ from the module's on ``example``.
     """
 
-    def __init__(self, module: nn.Module, example: torch.Tensor, threads: int):
-        ort = import_extra("onnxruntime", "backend='onnxruntime'")
-        buffer = io.BytesIO()
+    def __init__(self, module: nn.Module, example: torch.Tensor, threads: int, key=None):
+        self._ort = import_extra("onnxruntime", "backend='onnxruntime'")
         example = example.float().contiguous()
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes on tracing
-            torch.onnx.export(
-                module,
-                (example,),
-                buffer,
-                input_names=["x"],
-                output_names=["y"],
-                dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
-            )
+        with torch.no_grad():
             expected = module(example).float().numpy()
-        graph = buffer.getvalue()
+        cached = _cache_file(module, example, key)
+        graph = _read_cached(cached)
+        if graph is not None:
+            try:
+                self._open(graph, threads, example, expected)
+                return
+            except Exception:  # a damaged or foreign file: export again
+                pass
+        with torch.no_grad():
+            graph = _export(module, example)
+        self._open(graph, threads, example, expected)
+        _write_cached(cached, graph)
+
+    def _open(self, graph: bytes, threads: int, example: torch.Tensor, expected) -> None:
+        """Sessions on ``graph``, checked to give ``expected`` on ``example``."""
+        ort = self._ort
 
         def session(n_threads: int):
             options = ort.SessionOptions()
@@ -131,7 +142,7 @@ class OnnxNetwork:
         self.large = self.small if threads <= 1 else session(int(threads))
         got = self._run(example)
         scale = max(1.0, float(np.abs(expected).max()))
-        error = float(np.abs(got - expected).max())
+        error = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
         if not error <= _TOLERANCE * scale:
             raise RuntimeError(
                 f"the network exported to onnxruntime differs from PyTorch by {error:.3g}"
@@ -145,6 +156,82 @@ class OnnxNetwork:
         return torch.from_numpy(self._run(x))
 
 
+def _export(module: nn.Module, example: torch.Tensor) -> bytes:
+    """The ONNX graph of ``module`` traced on ``example``, any batch size."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on tracing
+        torch.onnx.export(
+            module,
+            (example,),
+            buffer,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return buffer.getvalue()
+
+
+def graph_cache_dir() -> Path | None:
+    """Where exported graphs are kept between processes: ``$SKLEARN_FKD_CACHE`` (empty:
+    nowhere), else ``$XDG_CACHE_HOME/sklearn-fkd``, else ``~/.cache/sklearn-fkd``."""
+    given = os.environ.get("SKLEARN_FKD_CACHE")
+    if given is not None:
+        return Path(given).expanduser() if given else None
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sklearn-fkd"
+
+
+def _cache_file(module: nn.Module, example: torch.Tensor, key) -> Path | None:
+    """The cache file of ``module``'s graph: a SHA-256 of its weights, its structure,
+    ``key`` (what else it computes), the input's shape and the library versions."""
+    folder = graph_cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256()
+    versions = (torch.__version__, _onnxruntime_version(), repr(key), tuple(example.shape[1:]))
+    digest.update(repr((versions, repr(module))).encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return folder / f"{digest.hexdigest()}.onnx"
+
+
+def _onnxruntime_version() -> str:
+    return getattr(import_extra("onnxruntime", "backend='onnxruntime'"), "__version__", "")
+
+
+def _read_cached(path: Path | None) -> bytes | None:
+    """The cached graph, or None (missing, unreadable, larger than ``_MAX_GRAPH_BYTES``)."""
+    try:
+        if path is None or path.stat().st_size > _MAX_GRAPH_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _write_cached(path: Path | None, graph: bytes) -> None:
+    """Keep ``graph`` at ``path`` (written whole or not at all; failures are ignored: the
+    cache only saves time)."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(graph)
+        os.replace(partial, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+
+
 def inference_network(
     network: nn.Module, backend: str, batch: torch.Tensor, weights: nn.Module, key
 ):
@@ -154,10 +241,9 @@ def inference_network(
     ----------
     network : torch.nn.Module
     backend : {"auto", "torch", "onnxruntime"}
-        ``"auto"``: onnxruntime when it is installed, from the call that brings the
-        images predicted with these weights to :data:`EXPORT_AFTER_IMAGES` (PyTorch when
-        the export fails, with a warning), else PyTorch; ``"onnxruntime"``: it from the
-        first call, or an ImportError naming the extra.
+        ``"auto"``: onnxruntime when it is installed (PyTorch when the export fails,
+        with a warning), else PyTorch; ``"onnxruntime"``: it, or an ImportError naming
+        the extra.
     batch : Tensor of shape (B, C, H, W)
         The batch about to run (its first images trace the graph).
     weights : torch.nn.Module
@@ -179,13 +265,8 @@ def inference_network(
     # kept on the module itself: nothing outside it holds it alive
     sessions = weights.__dict__.setdefault("_onnx_sessions", {})
     if (key, threads) not in sessions:
-        if backend == "auto":
-            seen = weights.__dict__.get("_images_before_export", 0) + len(batch)
-            weights.__dict__["_images_before_export"] = seen
-            if seen < EXPORT_AFTER_IMAGES:
-                return network
         try:
-            sessions[key, threads] = OnnxNetwork(network, batch[:2], threads)
+            sessions[key, threads] = OnnxNetwork(network, batch[:2], threads, key)
         except Exception as exc:  # an operator the exporter or onnxruntime lacks
             if backend == "onnxruntime":
                 raise
