@@ -318,12 +318,12 @@ def train(name: str, settings: dict, schema, resume: str | None = None):
     from those weights (``weights=`` the first model: a new optimizer and schedule);
     ``resume``: a file of the first stage, trained on only. Returns the model as it will
     be shipped (float16 round trip), the fit seconds and the epochs of both stages."""
+    pipe = recipe_pipeline(settings, schema) if resume is None else None  # before the faces
     data = load_dataset(settings["data"])
     keypoints = convert_keypoints(data.keypoints, IBUG68, schema)
     print(f"training {name}: {len(keypoints)} faces of {settings['data']}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        if resume is None:
-            pipe = recipe_pipeline(settings, schema)
+        if pipe is not None:
             t0 = time.perf_counter()
             pipe.fit(list(data.images), keypoints)
             fit_s, epochs = time.perf_counter() - t0, len(pipe[-1].history)

@@ -4,6 +4,7 @@ them unchanged (issue 43 asks for 1e-6 px).
     python tools/shipped_predictions.py before.npz        # on the old code
     python tools/shipped_predictions.py after.npz         # on the new code
     python tools/shipped_predictions.py --compare before.npz after.npz
+    python tools/shipped_predictions.py --backend onnxruntime after_ort.npz
 
 Needs the data home (``SKLEARN_FKD_DATA``) for the AFW photos; run the old code from a
 worktree with ``PYTHONPATH=/path/to/worktree``.
@@ -20,10 +21,14 @@ from sklearn_fkd.datasets import load_dataset
 from sklearn_fkd.geometry import keypoint_boxes
 
 
-def predictions() -> dict[str, np.ndarray]:
+def predictions(backend: str | None = None) -> dict[str, np.ndarray]:
+    """``backend``: the estimators' inference backend (code older than it has none)."""
     afw = load_dataset("afw")
     photos, boxes = list(afw.images[:10]), keypoint_boxes(afw.keypoints[:10])
     ibug68, kaggle15 = load_pretrained("ibug68"), load_pretrained("kaggle15")
+    if backend is not None:
+        for model in (ibug68, kaggle15):
+            model[-1].set_params(backend=backend)
     points, confidence = ibug68.predict(photos, boxes=boxes, return_confidence=True)
     return {
         "ibug68_detector": ibug68.predict(photos),
@@ -39,9 +44,10 @@ def main() -> int:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--tolerance", type=float, default=1e-6)
+    parser.add_argument("--backend", default=None, help="torch, onnxruntime or auto")
     args = parser.parse_args()
     if not args.compare:
-        np.savez(args.files[0], **predictions())
+        np.savez(args.files[0], **predictions(args.backend))
         return 0
     before, after = (np.load(f) for f in args.files[:2])
     worst = 0.0

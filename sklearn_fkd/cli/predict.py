@@ -20,6 +20,10 @@ from ..video import VIDEO_MODEL, VIDEO_SUFFIXES, write_video_points
 from . import CommandError
 from .common import check_device, check_new_file, check_output_folder, load_model_for
 
+#: fewer photos than this are predicted in PyTorch: onnxruntime's start in a fresh
+#: process (import, session: about 0.1 s) costs more than it saves on so few faces
+FEW_PHOTOS = 8
+
 
 def run(args) -> int:
     """Predict the photos (or the one video) given; exit 1 when some were unreadable."""
@@ -35,6 +39,9 @@ def run(args) -> int:
         raise CommandError(f"{points_file} exists; pass --force to replace it")
     files = _image_files(photos)
     model = load_model_for(model_name, args, device=args.device)
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if len(files) < FEW_PHOTOS and "backend" in final.get_params(deep=False):
+        final.set_params(backend="torch")  # onnxruntime's start would cost more
     files, images, skipped = _read_photos(files)
     if not images:
         raise CommandError(f"no readable image: {'; '.join(skipped[:3])}")

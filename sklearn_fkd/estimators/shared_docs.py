@@ -55,11 +55,13 @@ SHARED_PARAMETERS_DOC = """
         units (Intel AMX or AVX512-BF16, about twice the float32 speed); float32
         elsewhere. CPU inference always runs in float32.
     backend : {"auto", "torch", "onnxruntime"}, default="auto"
-        What runs the network at CPU inference. ``"auto"``: onnxruntime where it is
-        installed (``pip install "sklearn-fkd[onnx]"``; several times faster for one
-        face at a time), else PyTorch. The network is exported the first time it
-        predicts and checked against PyTorch (the points agree to about 1e-4 px).
-        Training and GPU inference always use PyTorch.
+        What runs the network and the decoding of its outputs at CPU inference.
+        ``"auto"``: onnxruntime where it is installed (``pip install
+        "sklearn-fkd[onnx]"``), else PyTorch. The network is exported the first time it
+        predicts, checked against PyTorch (on the shipped models the points agree to
+        2e-5 px, the confidences to 0.01) and kept in a cache folder for the next process
+        (:mod:`~sklearn_fkd.estimators.runtime`). Training and GPU inference always use
+        PyTorch. ``benchmarks/bench_speed.py`` measures both backends.
     test_flip : bool, default=False
         Average each prediction with the prediction on the mirrored image (its points
         swapped back by the schema's ``flip_pairs``): test-time flip augmentation, for
