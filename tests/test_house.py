@@ -40,3 +40,16 @@ def test_a_cycle_and_a_function_level_import_are_found(checker, tmp_path, monkey
     assert "imports the optional dlib" in found
     assert "531 lines" in found
     assert checker.cycles(graph) == [["sklearn_fkd.a", "sklearn_fkd.b"]]
+
+
+def test_the_licences_are_in_the_package_metadata():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert "BSD 3-Clause" in (root / "LICENSE").read_text()
+    assert "License :: OSI Approved :: BSD License" in project["classifiers"]
+    assert "non-commercial" in project["license"]["text"]  # the weights' terms
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    weights_terms = root / "sklearn_fkd" / "models" / "WEIGHTS_LICENCE.txt"
+    assert "models/WEIGHTS_LICENCE.txt" in data["package-data"]["sklearn_fkd"]
+    assert "non-commercial" in weights_terms.read_text()
