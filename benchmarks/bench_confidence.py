@@ -66,7 +66,7 @@ def measure(model, images, truth) -> dict:
         "auc": round(float(roc_auc_score(bad, -conf)), 4) if 0 < bad.sum() < len(bad) else None,
         "nme": round(float(np.nanmean(error)), 4),
     }
-    for threshold in (0.3, 0.5):
+    for threshold in (0.8, 0.9):
         kept = conf >= threshold
         row[f"share_conf_ge_{threshold}"] = round(float(kept.mean()), 3)
         row[f"nme_conf_ge_{threshold}"] = round(float(error[known][kept].mean()), 4)

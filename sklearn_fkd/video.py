@@ -209,7 +209,7 @@ def iter_video(
     fps: float | None = None,
     detect_every: int = 30,
     min_track_score: float = 0.5,
-    min_confidence: float = 0.3,
+    min_confidence: float = 0.7,
     max_faces: int | None = None,
     smooth: bool = True,
     min_cutoff: float = 0.5,
@@ -233,11 +233,12 @@ def iter_video(
         A face whose track score (the overlap of the box its new points span with the
         box it was cropped from, 0 to 1) falls under this is looked for again, and ends
         when the detector does not find it.
-    min_confidence : float, default=0.3
+    min_confidence : float, default=0.7
         For models with a per-point confidence: a face whose mean confidence falls under
         this is looked for again, and ends when the detector does not find it (a face
         that left the frame keeps a good track score on the background, but not its
-        confidence: there about 0.1, on faces about 0.7).
+        confidence: on a blank or noise frame at most 0.5 with both shipped models, on
+        faces about 0.95, at least 0.93 on 50 AFW faces).
     max_faces : int, optional
         Follow at most this many faces (the detector's most confident first).
     smooth : bool, default=True

@@ -141,8 +141,9 @@ class HeatmapKeypointEstimator(KeypointNet):
 
     HAS_POINT_CONFIDENCE = True
     #: the radius, in heatmap cells, within which :meth:`point_confidence` adds up a
-    #: point's probability
-    CONFIDENCE_RADIUS = 1.5
+    #: point's probability (chosen on 400 LFPW faces among 1.5 to 4 cells, for both
+    #: shipped models: ``benchmarks/bench_confidence.py``)
+    CONFIDENCE_RADIUS = 3.0
 
     def point_confidence(self, outputs: torch.Tensor) -> torch.Tensor:
         """How peaked each point's map is: the probability of its heatmap (the softmax of

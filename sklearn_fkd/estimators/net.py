@@ -402,7 +402,12 @@ class KeypointNet(
             flip,
             offset,
             self.decode_with_confidence,
-            decoding=(type(self).__name__, getattr(self, "decode", None)),
+            # what else changes the decoding (and so an exported graph)
+            decoding=(
+                type(self).__name__,
+                getattr(self, "decode", None),
+                getattr(self, "CONFIDENCE_RADIUS", None),
+            ),
         )
 
     def predict(self, X, return_confidence: bool = False):
