@@ -111,20 +111,20 @@ class KeypointPipeline(Pipeline):
         (building and copying it cost about 1 ms of a one-face prediction)."""
         if not params:
             return process_routing(self, method)
-        steps = tuple(step for _, step in self.steps)
-        if not all(_skipped(s) or type(s).__module__.startswith("sklearn_fkd.") for s in steps):
+        steps = [(name, step) for name, step in self.steps if not _skipped(step)]
+        if not all(type(step).__module__.startswith("sklearn_fkd.") for _, step in steps):
             return process_routing(self, method, **params)
-        # the steps and their own requests (set_*_request replaces the object), held so
-        # that a compared object is never a new one at a reused address
-        key = tuple((step, vars(step).get("_metadata_request")) for step in steps if step)
+        # the steps' names, the steps and their own requests (set_*_request replaces the
+        # object), held so that a compared object is never a new one at a reused address
+        key = tuple((name, step, vars(step).get("_metadata_request")) for name, step in steps)
         cached = self.__dict__.get("_cached_router")
         if (
             cached is None
             or len(cached[0]) != len(key)
             or not all(
-                a is b
-                for pair, other in zip(cached[0], key, strict=True)
-                for a, b in zip(pair, other, strict=True)
+                a == b if isinstance(a, str) else a is b
+                for entry, other in zip(cached[0], key, strict=True)
+                for a, b in zip(entry, other, strict=True)
             )
         ):
             cached = (key, get_routing_for_object(self))

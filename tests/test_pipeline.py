@@ -202,3 +202,25 @@ def test_pipeline_validation(faces):
         X[:8], y[:8]
     )
     np.testing.assert_array_equal(y[:8], before)
+
+
+def test_routing_follows_renamed_steps_and_requests(small_imm):
+    """The router a pipeline keeps between predictions is rebuilt when a step, its
+    name or its metadata request changes."""
+    X, y, _ = small_imm
+    crop = FaceCrop(detector=None)
+    est = FaceKeypointRegressor(channels=(4, 8), max_epochs=1)
+    pipe = make_keypoint_pipeline(crop, Resize(24), est).fit(X[:12], y[:12])
+    boxes = keypoint_boxes(y[12:14])
+    first = pipe.predict(X[12:14], boxes=boxes)
+    np.testing.assert_array_equal(pipe.predict(X[12:14], boxes=boxes), first)
+    pipe.steps = [("renamed", crop), *pipe.steps[1:]]
+    np.testing.assert_array_equal(pipe.predict(X[12:14], boxes=boxes), first)
+    with sklearn.config_context(enable_metadata_routing=True):
+        crop.set_transform_request(boxes="face_boxes")  # an alias: boxes= is not routed
+        with pytest.raises(TypeError, match="boxes"):
+            pipe.predict(X[12:14], boxes=boxes)
+        np.testing.assert_array_equal(pipe.predict(X[12:14], face_boxes=boxes), first)
+        again = pickle.loads(pickle.dumps(pipe))
+        assert "_cached_router" not in vars(again)
+        np.testing.assert_array_equal(again.predict(X[12:14], face_boxes=boxes), first)
