@@ -11,7 +11,9 @@ change. The exported graph is also written to a cache folder
 (:func:`graph_cache_dir`), named by a hash of the weights and of what the graph
 computes, so that the next process with the same model skips the export (a fraction of
 a second to a second); a graph read from there is checked against PyTorch in the same
-way. Training always runs in PyTorch.
+way, on that first batch only, so the folder is trusted as the user's own files are
+(onnxruntime runs no Python from a graph; set ``SKLEARN_FKD_CACHE`` to an empty string
+to keep no graphs). Training always runs in PyTorch.
 
 A few images (one face, a video frame's faces) run on one thread: their operations are
 too small to gain from a second one, and a thread that waits for another at every
