@@ -5,7 +5,7 @@ For each contender, in a fresh process per round (rounds interleaved, medians):
 
 * ``one_per_call_ms``: one face per call from its true box, ``--faces`` AFW faces
   (``predict(image, boxes=box)``; dlib: ``shape_predictor(image, rect)``; MediaPipe's face
-  mesh on the face's crop, which runs its own detector);
+  mesh on the AFW crop, which runs its own detector);
 * ``batched_ms``: all AFW faces in one call, per face (dlib and MediaPipe have no batch:
   their loop);
 * ``photo_ms``: a whole 640x480 photo with one face, found by the model's own detector
@@ -60,9 +60,6 @@ faces = [np.asarray(im) for im in afw.images]
 boxes = keypoint_boxes(afw.keypoints)
 photos = [np.asarray(im) for im in load_imm_faces().images[:n_photos]]
 
-def rgb(image):
-    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
-
 def per_item_ms(run, items):
     t0 = time.perf_counter()
     out = [run(item) for item in items]
@@ -87,61 +84,34 @@ print(json.dumps({{"one_per_call_ms": one, "batched_ms": batched, "photo_ms": ph
 
 DLIB = """
 import dlib, face_recognition_models
+from bench_peers import dlib_predict, rgb
 detector = dlib.get_frontal_face_detector()
 predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
 rgb_faces = [np.ascontiguousarray(rgb(f)) for f in faces]
 rects = [dlib.rectangle(*np.round(b).astype(int).tolist()) for b in boxes]
-def points(shape):
-    return [v for k in range(68) for v in (shape.part(k).x, shape.part(k).y)]
 predictor(rgb_faces[0], rects[0])
 _, one = per_item_ms(lambda i: predictor(rgb_faces[i], rects[i]), range(n_faces))
 _, batched = per_item_ms(lambda i: predictor(rgb_faces[i], rects[i]), range(len(faces)))
-def photo_points(p):
-    found = detector(p, 0)
-    return [points(predictor(p, r)) for r in found]
 rgb_photos = [np.ascontiguousarray(rgb(p)) for p in photos]
-_, photo = per_item_ms(photo_points, rgb_photos)
-def hog_box_points(i):  # bench_peers.py's protocol: HOG's box, the true box where it misses
-    found = detector(rgb_faces[i], 1)
-    x0, y0, x1, y1 = boxes[i]
-    def overlap(r):
-        w = min(r.right(), x1) - max(r.left(), x0)
-        h = min(r.bottom(), y1) - max(r.top(), y0)
-        return max(w, 0) * max(h, 0)
-    rect = max(found, key=overlap) if len(found) else rects[i]
-    return points(predictor(rgb_faces[i], rect))
-pred = np.array([hog_box_points(i) for i in range(len(faces))], dtype=float)
+_, photo = per_item_ms(lambda p: [predictor(p, r) for r in detector(p, 0)], rgb_photos)
+pred, _, _ = dlib_predict(faces, afw.keypoints)  # bench_peers.py's protocol
 print(json.dumps({{"one_per_call_ms": one, "batched_ms": batched, "photo_ms": photo,
                   "nme_afw": float(nme(afw.keypoints, pred))}}))
 """
 
 MEDIAPIPE = """
 import mediapipe as mp
-mapping = np.array({mapping!r})
-def crop_of(i):
-    x0, y0, x1, y1 = boxes[i]
-    m = 0.25 * max(x1 - x0, y1 - y0)
-    h, w = faces[i].shape[:2]
-    xa, ya = int(max(0, x0 - m)), int(max(0, y0 - m))
-    crop = faces[i][ya:int(min(h, y1 + m)) + 1, xa:int(min(w, x1 + m)) + 1]
-    return np.ascontiguousarray(rgb(crop)), xa, ya
-crops = [crop_of(i) for i in range(len(faces))]
+from bench_peers import mediapipe_mesh, rgb
+rgb_faces = [np.ascontiguousarray(rgb(f)) for f in faces]
+rgb_photos = [np.ascontiguousarray(rgb(p)) for p in photos]
 with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
-    mesh.process(crops[0][0])
-    def run(item):
-        crop, xa, ya = item
-        result = mesh.process(crop)
-        if not result.multi_face_landmarks:
-            return np.full(136, np.nan)
-        lm = result.multi_face_landmarks[0].landmark
-        h, w = crop.shape[:2]
-        xy = np.array([[p.x * w - 0.5 + xa, p.y * h - 0.5 + ya] for p in lm[:468]])
-        return xy[mapping].ravel()
-    _, one = per_item_ms(run, crops[:n_faces])
-    pred, batched = per_item_ms(run, crops)
-    rgb_photos = [np.ascontiguousarray(rgb(p)) for p in photos]
+    mesh.process(rgb_faces[0])
+    _, one = per_item_ms(mesh.process, rgb_faces[:n_faces])
+    _, batched = per_item_ms(mesh.process, rgb_faces)
     _, photo = per_item_ms(mesh.process, rgb_photos)
-pred = np.array(pred)
+# bench_peers.py's protocol: the mesh mapped to the 68 points, faces it misses left out
+vertices, _, _ = mediapipe_mesh(faces, afw.keypoints)
+pred = vertices[:, {mapping!r}].reshape(len(vertices), -1)
 ok = ~np.isnan(pred).any(axis=1)
 print(json.dumps({{"one_per_call_ms": one, "batched_ms": batched, "photo_ms": photo,
                   "nme_afw": float(nme(afw.keypoints[ok], pred[ok])),

@@ -177,32 +177,28 @@ def detect_blinks(
     for face, rows in table.sort_values("frame").groupby("face", sort=True):
         ear = np.nanmean(EyeAspectRatio().fit_transform(rows[columns].to_numpy()), axis=1)
         open_ear = float(np.nanmedian(ear))
-        low = ear < (1 - drop) * open_ear
+        low = np.flatnonzero(ear < (1 - drop) * open_ear)
         frames, times = rows["frame"].to_numpy(), rows["time"].to_numpy()
-        start = None
-        for i in range(len(low) + 1):
-            if i < len(low) and low[i] and (start is None or frames[i] == frames[i - 1] + 1):
-                start = i if start is None else start
-                continue
-            if start is not None:
-                end = i - 1
-                after = times[i] if i < len(times) else times[end] + _frame_step(times)
-                duration = float(after - times[start])
-                if end - start + 1 >= min_frames and duration <= max_duration:
-                    blinks.append(
-                        {
-                            "face": face,
-                            "start_frame": int(frames[start]),
-                            "end_frame": int(frames[end]),
-                            "start_time": float(times[start]),
-                            "duration": duration,
-                            "min_ear": float(np.nanmin(ear[start : end + 1])),
-                            "open_ear": open_ear,
-                        }
-                    )
-                start = i if i < len(low) and low[i] else None
-    columns_out = ["face", "start_frame", "end_frame", "start_time", "duration", "min_ear"]
-    return pd.DataFrame(blinks, columns=[*columns_out, "open_ear"])
+        # runs of consecutive frames (a face has one row per frame)
+        breaks = np.flatnonzero(np.diff(frames[low]) != 1) + 1
+        for run in np.split(low, breaks) if len(low) else []:
+            start, end = run[0], run[-1]
+            after = times[end + 1] if end + 1 < len(times) else times[end] + _frame_step(times)
+            duration = float(after - times[start])
+            if len(run) >= min_frames and duration <= max_duration:
+                blinks.append(
+                    {
+                        "face": face,
+                        "start_frame": int(frames[start]),
+                        "end_frame": int(frames[end]),
+                        "start_time": float(times[start]),
+                        "duration": duration,
+                        "min_ear": float(np.nanmin(ear[run])),
+                        "open_ear": open_ear,
+                    }
+                )
+    out = ["face", "start_frame", "end_frame", "start_time", "duration", "min_ear", "open_ear"]
+    return pd.DataFrame(blinks, columns=out)
 
 
 def _frame_step(times: np.ndarray) -> float:

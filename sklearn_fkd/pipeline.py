@@ -115,18 +115,11 @@ class KeypointPipeline(Pipeline):
         if not all(type(step).__module__.startswith("sklearn_fkd.") for _, step in steps):
             return process_routing(self, method, **params)
         # the steps' names, the steps and their own requests (set_*_request replaces the
-        # object), held so that a compared object is never a new one at a reused address
+        # object; neither defines ==, so the tuples compare them by identity), held so
+        # that a compared object is never a new one at a reused address
         key = tuple((name, step, vars(step).get("_metadata_request")) for name, step in steps)
         cached = self.__dict__.get("_cached_router")
-        if (
-            cached is None
-            or len(cached[0]) != len(key)
-            or not all(
-                a == b if isinstance(a, str) else a is b
-                for entry, other in zip(cached[0], key, strict=True)
-                for a, b in zip(entry, other, strict=True)
-            )
-        ):
+        if cached is None or cached[0] != key:
             cached = (key, get_routing_for_object(self))
             self.__dict__["_cached_router"] = cached
         router = cached[1]

@@ -16,6 +16,7 @@ from PIL import Image
 from ..datasets import IMAGE_SUFFIXES, loading_progress, read_images
 from ..drawing import draw_faces
 from ..photos import predict_faces
+from ..utils.meta import final_estimator
 from ..video import VIDEO_MODEL, VIDEO_SUFFIXES, write_video_points
 from . import CommandError
 from .common import check_device, check_new_file, check_output_folder, load_model_for
@@ -39,7 +40,7 @@ def run(args) -> int:
         raise CommandError(f"{points_file} exists; pass --force to replace it")
     files = _image_files(photos)
     model = load_model_for(model_name, args, device=args.device)
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    _, final = final_estimator(model)
     if len(files) < FEW_PHOTOS and "backend" in final.get_params(deep=False):
         final.set_params(backend="torch")  # onnxruntime's start would cost more
     files, images, skipped = _read_photos(files)

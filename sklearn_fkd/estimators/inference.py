@@ -76,10 +76,12 @@ class Inference:
         Images that fit in one batch skip the batch iterator (on the CPU without an
         accelerator): one face per call, a video frame, costs no loader machinery."""
         accelerator = self._accelerator()
-        if decode:
-            readout = (readout or self.readout()).to(self.device_)
-        else:
+        if not decode:
             readout = None
+        elif readout is None:
+            readout = self.readout()
+        if readout is not None:
+            readout = readout.to(self.device_)
         if self.module_.training:  # walking every module costs about 1 ms per call
             self._set_training(False)
         with torch.no_grad():

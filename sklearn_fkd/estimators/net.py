@@ -436,7 +436,7 @@ class KeypointNet(
         dataset = KeypointDataset(self._check_images(X))
         readout = self.readout()
         outputs = self.network_outputs(dataset, confidence=return_confidence, readout=readout)
-        parts = torch.cat([out for out in outputs])
+        parts = torch.cat(list(outputs))
         k2 = 2 * self.n_keypoints_
         pixels = readout.cpu().to_pixels(parts[:, :k2].double())
         points = pixels.reshape(len(parts), -1).numpy()

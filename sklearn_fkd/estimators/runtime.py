@@ -114,7 +114,7 @@ class OnnxNetwork:
         example = example.float().contiguous()
         with torch.no_grad():
             expected = module(example).float().numpy()
-        cached = _cache_file(module, example, key)
+        cached = _cache_file(module, example, key, self._ort.__version__)
         graph = _read_cached(cached)
         if graph is not None:
             try:
@@ -186,23 +186,19 @@ def graph_cache_dir() -> Path | None:
     return Path(base) / "sklearn-fkd"
 
 
-def _cache_file(module: nn.Module, example: torch.Tensor, key) -> Path | None:
+def _cache_file(module: nn.Module, example: torch.Tensor, key, ort_version: str) -> Path | None:
     """The cache file of ``module``'s graph: a SHA-256 of its weights, its structure,
     ``key`` (what else it computes), the input's shape and the library versions."""
     folder = graph_cache_dir()
     if folder is None:
         return None
     digest = hashlib.sha256()
-    versions = (torch.__version__, _onnxruntime_version(), repr(key), tuple(example.shape[1:]))
+    versions = (torch.__version__, ort_version, repr(key), tuple(example.shape[1:]))
     digest.update(repr((versions, repr(module))).encode())
     for name, tensor in module.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return folder / f"{digest.hexdigest()}.onnx"
-
-
-def _onnxruntime_version() -> str:
-    return getattr(import_extra("onnxruntime", "backend='onnxruntime'"), "__version__", "")
 
 
 def _read_cached(path: Path | None) -> bytes | None:
