@@ -15,7 +15,8 @@ _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "SKLEARN_FKD_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["SKLEARN_FKD_DATA"] = str(_SHARED)
 
-# exported inference graphs go to a folder of this run, not the user's cache
+# exported inference graphs and the saved dlib detector go to a folder of this run,
+# not the user's cache
 os.environ.setdefault("SKLEARN_FKD_CACHE", tempfile.mkdtemp(prefix="sklearn-fkd-graphs-"))
 
 from sklearn_fkd.datasets import get_data_home  # noqa: E402

@@ -114,5 +114,3 @@ def test_the_exported_graph_is_cached_between_processes_and_checked(monkeypatch,
     fresh = load_model(tmp_path / "m.fkd")
     np.testing.assert_allclose(fresh.predict(images), expected, atol=1e-5)
     assert len(exports) == exported + 1
-    monkeypatch.setenv("SKLEARN_FKD_CACHE", "")
-    assert runtime.graph_cache_dir() is None

@@ -8,7 +8,7 @@ decoding (:class:`~sklearn_fkd.estimators.readout.ReadOutNetwork`), is exported 
 the first time it predicts (TorchScript-based exporter: no ``onnx`` package needed),
 checked against PyTorch on that first batch, and the session is kept until the weights
 change. The exported graph is also written to a cache folder
-(:func:`graph_cache_dir`), named by a hash of the weights and of what the graph
+(:func:`~sklearn_fkd.utils.cache.cache_dir`), named by a hash of the weights and of what the graph
 computes, so that the next process with the same model skips the export (a fraction of
 a second to a second); a graph read from there is checked against PyTorch in the same
 way, on that first batch only, so the folder is trusted as the user's own files are
@@ -24,13 +24,10 @@ thread PyTorch is given (``torch.set_num_threads``).
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import hashlib
 import importlib.util
 import io
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,13 +37,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..utils.cache import cache_dir, read_cached, write_cached
 from ..utils.optional import import_extra
 
 __all__ = [
     "BACKENDS",
     "SMALL_BATCH",
     "OnnxNetwork",
-    "graph_cache_dir",
     "inference_network",
     "onnxruntime_installed",
     "threads_for",
@@ -115,7 +112,7 @@ class OnnxNetwork:
         with torch.no_grad():
             expected = module(example).float().numpy()
         cached = _cache_file(module, example, key, self._ort.__version__)
-        graph = _read_cached(cached)
+        graph = read_cached(cached, _MAX_GRAPH_BYTES)
         if graph is not None:
             try:
                 self._open(graph, threads, example, expected)
@@ -125,7 +122,7 @@ class OnnxNetwork:
         with torch.no_grad():
             graph = _export(module, example)
         self._open(graph, threads, example, expected)
-        _write_cached(cached, graph)
+        write_cached(cached, graph)
 
     def _open(self, graph: bytes, threads: int, example: torch.Tensor, expected) -> None:
         """Sessions on ``graph``, checked to give ``expected`` on ``example``."""
@@ -176,20 +173,10 @@ def _export(module: nn.Module, example: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def graph_cache_dir() -> Path | None:
-    """Where exported graphs are kept between processes: ``$SKLEARN_FKD_CACHE`` (empty:
-    nowhere), else ``$XDG_CACHE_HOME/sklearn-fkd``, else ``~/.cache/sklearn-fkd``."""
-    given = os.environ.get("SKLEARN_FKD_CACHE")
-    if given is not None:
-        return Path(given).expanduser() if given else None
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sklearn-fkd"
-
-
 def _cache_file(module: nn.Module, example: torch.Tensor, key, ort_version: str) -> Path | None:
     """The cache file of ``module``'s graph: a SHA-256 of its weights, its structure,
     ``key`` (what else it computes), the input's shape and the library versions."""
-    folder = graph_cache_dir()
+    folder = cache_dir()
     if folder is None:
         return None
     digest = hashlib.sha256()
@@ -199,35 +186,6 @@ def _cache_file(module: nn.Module, example: torch.Tensor, key, ort_version: str)
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return folder / f"{digest.hexdigest()}.onnx"
-
-
-def _read_cached(path: Path | None) -> bytes | None:
-    """The cached graph, or None (missing, unreadable, larger than ``_MAX_GRAPH_BYTES``)."""
-    try:
-        if path is None or path.stat().st_size > _MAX_GRAPH_BYTES:
-            return None
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _write_cached(path: Path | None, graph: bytes) -> None:
-    """Keep ``graph`` at ``path`` (written whole or not at all; failures are ignored: the
-    cache only saves time)."""
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(graph)
-        os.replace(partial, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
 
 
 def inference_network(
