@@ -7,10 +7,12 @@ blinks in a video's points.
   for a closed one, whatever the face's size or position.
 * :class:`MouthAspectRatio`: the mean of the three vertical inner-lip distances over the
   inner mouth's width, 0 for closed lips.
+* :class:`HeadPose`: yaw, pitch and roll in degrees, from a 3D mean face fitted to the
+  nose and eye points by least squares (:mod:`sklearn_fkd.head_pose`).
 * :func:`detect_blinks`: the short dips of the eye aspect ratio in
   :func:`~sklearn_fkd.predict_video`'s table, one row per blink.
 
-Both transformers take keypoints ``(n, 136)`` (or ``(n, 68, 2)``) in the iBUG / 300-W
+The transformers take keypoints ``(n, 136)`` (or ``(n, 68, 2)``) in the iBUG / 300-W
 order of :data:`~sklearn_fkd.IBUG68` (what the shipped models predict), with NaN where a
 point is missing (its feature is then NaN), so they follow a keypoint model in a
 Pipeline or a :class:`~sklearn.compose.ColumnTransformer`:
@@ -32,9 +34,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .head_pose import fit_head_pose, mean_face, rotation_angles
 from .keypoints import IBUG68, check_keypoints, to_points
 
-__all__ = ["EyeAspectRatio", "MouthAspectRatio", "detect_blinks"]
+__all__ = ["EyeAspectRatio", "HeadPose", "MouthAspectRatio", "detect_blinks"]
 
 #: iBUG 68 indices (0-based): each eye's outer corner, upper lid (2), inner corner,
 #: lower lid (2), in the order of Soukupová & Čech's p1..p6
@@ -126,6 +129,52 @@ class MouthAspectRatio(_PointFeatures):
         vertical = np.mean([_distance(points, a, b) for a, b in _MOUTH_PAIRS], axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (vertical / _distance(points, *_MOUTH_CORNERS))[:, None]
+
+
+class HeadPose(_PointFeatures):
+    """Yaw, pitch and roll in degrees from 68 points: ``(n, 136)`` -> ``(n, 3)``.
+
+    A 3D face (the shipped mean face, or ``face``) is fitted to the nose and eye points
+    of each row by least squares under scaled orthographic projection (see
+    :mod:`sklearn_fkd.head_pose` for the method and the angles' signs). NaN rows where
+    fewer than six of those points are given.
+
+    Parameters
+    ----------
+    face : array-like of shape (68, 3), optional
+        Your own 3D face in this module's axes (``x`` to the photo's right, ``y`` down,
+        ``z`` away from the camera); default: :func:`mean_face`.
+
+    Examples
+    --------
+    >>> from sklearn_fkd.face_features import HeadPose
+    >>> pose = HeadPose().fit(points)  # doctest: +SKIP
+    >>> pose.transform(points)  # doctest: +SKIP
+    array([[ 12.1,  -3.4,   1.9]])
+    """
+
+    _names = ("yaw", "pitch", "roll")
+
+    def __init__(self, face=None):
+        self.face = face
+
+    def _face(self) -> np.ndarray:
+        if self.face is None:
+            return mean_face()
+        face = np.asarray(self.face, dtype=np.float64)
+        if face.shape != (68, 3) or not np.isfinite(face).all():
+            raise ValueError(f"face must be 68 finite 3D points (68, 3), got shape {face.shape}")
+        return face
+
+    def fit(self, X, y=None):
+        """Check ``X`` and ``face``; nothing is learnt. Returns ``self``."""
+        self._face()
+        return super().fit(X, y)
+
+    def transform(self, X) -> np.ndarray:
+        """``(n, 3)`` float64: yaw, pitch, roll in degrees."""
+        rotation, *_ = fit_head_pose(_ibug68_points(X), self._face())
+        return rotation_angles(rotation)
 
 
 def detect_blinks(

@@ -19,6 +19,7 @@ from .keypoints import check_keypoints, to_points
 from .utils.validation import check_consistent_length
 
 __all__ = [
+    "AffineMap",
     "PointMap",
     "box_iou",
     "crop_windows",
@@ -95,6 +96,60 @@ class PointMap:
             offset=np.asarray(self.offset) * other.scale + other.offset,
             out_shapes=np.asarray(other.out_shapes),
         )
+
+
+@dataclass(frozen=True)
+class AffineMap:
+    """Per-sample affine maps of pixel coordinates, rotations included: ``p' = A p + b``.
+
+    The general sibling of :class:`PointMap` (same ``forward``/``inverse``/``out_shapes``
+    protocol), for steps that rotate, such as
+    :class:`~sklearn_fkd.preprocessing.FaceAligner`.
+
+    Parameters
+    ----------
+    matrix : ndarray of shape (n, 2, 3)
+        ``[A | b]`` of each sample; ``A`` invertible.
+    out_shapes : ndarray of shape (n, 2)
+        ``(H', W')`` of each output image.
+    """
+
+    matrix: np.ndarray
+    out_shapes: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.matrix)
+        if np.shape(self.matrix) != (n, 2, 3) or np.shape(self.out_shapes) != (n, 2):
+            raise ValueError(
+                f"AffineMap needs matrix (n, 2, 3) and out_shapes (n, 2), got "
+                f"{np.shape(self.matrix)} and {np.shape(self.out_shapes)}"
+            )
+        if not (np.abs(np.linalg.det(np.asarray(self.matrix)[:, :, :2])) > 0).all():
+            raise ValueError("AffineMap matrices must be invertible")
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def _apply(self, y, matrix: np.ndarray) -> np.ndarray:
+        points = to_points(check_keypoints(y, name="y"))
+        check_consistent_length(y=points, point_map=self)
+        moved = points @ np.swapaxes(matrix[:, :, :2], 1, 2) + matrix[:, None, :, 2]
+        return moved.reshape(len(points), -1)
+
+    def forward(self, y) -> np.ndarray:
+        """Points of the input images -> points of the output images, ``(n, 2K)``
+        float64 (a new array; NaN stays NaN)."""
+        return self._apply(y, np.asarray(self.matrix, dtype=np.float64))
+
+    def inverse(self, y) -> np.ndarray:
+        """Points of the output images -> points of the input images."""
+        return self._apply(y, self.inverse_matrix())
+
+    def inverse_matrix(self) -> np.ndarray:
+        """``(n, 2, 3)``: the maps from output to input pixels."""
+        matrix = np.asarray(self.matrix, dtype=np.float64)
+        inverse = np.linalg.inv(matrix[:, :, :2])
+        return np.concatenate([inverse, -inverse @ matrix[:, :, 2:]], axis=2)
 
 
 def resize_map(shapes, out_shape: tuple[int, int]) -> PointMap:

