@@ -5,6 +5,7 @@ Build: ``make docs`` (part of ``make test``), warnings are errors.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -33,7 +34,7 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 # offline: no inventories are fetched; cross-references to other projects stay text
 intersphinx_mapping: dict = {}
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = ["_build", "_generated", "auto_examples/*.ipynb", "auto_examples/*.py"]
 templates_path = ["_templates"]
 
 html_theme = "pydata_sphinx_theme"
@@ -64,8 +65,39 @@ def _skip_metadata_request_methods(app, what, name, obj, skip, options):
     return skip
 
 
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "--" if value is None or value == "" else str(value).replace("\n", " ")
+
+
+def _write_results_tables(app) -> None:
+    """``_generated/<name>_table.rst`` for each ``benchmarks/results/<name>.json``: its
+    rows as a table and the command, date and machine that measured them, for the pages
+    to ``.. include::`` (no figure in the docs is typed by hand)."""
+    out = _here / "_generated"
+    out.mkdir(exist_ok=True)
+    for path in sorted((_here.parent / "benchmarks" / "results").glob("*.json")):
+        data = json.loads(path.read_text())
+        rows = data.get("rows") or []
+        if not rows:
+            continue
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        lines = [".. list-table::", "   :header-rows: 1", ""]
+        for cells in [columns, *([_cell(row.get(c)) for c in columns] for row in rows)]:
+            lines.append("   * - " + "\n     - ".join(cells))
+        machine = data["machine"]
+        lines += [
+            "",
+            f"``{machine['command']}``, {machine['date'][:10]}, {machine['cpu_count']} "
+            f"cores ({machine.get('cpu', machine['device'])}).",
+        ]
+        (out / f"{path.stem}_table.rst").write_text("\n".join(lines) + "\n")
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+    app.connect("builder-inited", _write_results_tables)
 
 
 # progress bars write to stderr while the examples run; they are not build warnings
