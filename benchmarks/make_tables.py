@@ -8,6 +8,7 @@ replaced; nothing in it is typed by hand.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -28,13 +29,24 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def about(command: str) -> str:
+    """The first paragraph of the docstring of the script that wrote a results file."""
+    script = HERE / command.split()[0]
+    if not script.is_file():
+        return ""
+    doc = ast.get_docstring(ast.parse(script.read_text())) or ""
+    return " ".join(doc.split("\n\n")[0].split())
+
+
 def render() -> str:
     parts = []
     for path in sorted((HERE / "results").glob("*.json")):
         data = json.loads(path.read_text())
         m = data["machine"]
         parts.append(
-            f"### {data['benchmark']}\n\n`{m['command']}` on {m['date']}: sklearn-fkd "
+            f"### {data['benchmark']}\n\n"
+            + (f"{about(m['command'])}\n\n" if about(m["command"]) else "")
+            + f"`{m['command']}` on {m['date']}: sklearn-fkd "
             f"{m['sklearn_fkd']}, torch {m['torch']}, {m['device']}, {m['cpu_count']} cores"
             + (f" ({m['cpu']})" if "cpu" in m else "")
             + (f"; peak RSS {data['peak_rss_mib']:.0f} MiB" if "peak_rss_mib" in data else "")

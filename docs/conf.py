@@ -83,9 +83,7 @@ def _write_results_tables(app) -> None:
         if not rows:
             continue
         columns = list(dict.fromkeys(key for row in rows for key in row))
-        lines = [".. list-table::", "   :header-rows: 1", ""]
-        for cells in [columns, *([_cell(row.get(c)) for c in columns] for row in rows)]:
-            lines.append("   * - " + "\n     - ".join(cells))
+        lines = _list_table([columns, *([_cell(row.get(c)) for c in columns] for row in rows)])
         machine = data["machine"]
         lines += [
             "",
@@ -95,9 +93,43 @@ def _write_results_tables(app) -> None:
         (out / f"{path.stem}_table.rst").write_text("\n".join(lines) + "\n")
 
 
+def _list_table(rows: list[list[str]]) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    return lines + ["   * - " + "\n     - ".join(cells) for cells in rows]
+
+
+def _write_model_cards(app) -> None:
+    """``_generated/model_cards.rst``: the shipped models' cards as one table."""
+    header = [
+        "model", "points", "input", "crop scales", "trained on", "AFW and YouTube test",
+        "NME AFW", "NME AFW, own detector", "NME YouTube test",
+        "NME YouTube test, own detector",
+    ]  # fmt: skip
+    rows = [header]
+    for card in sklearn_fkd.list_pretrained():
+        nme = card["nme"]
+        held_out = "held out" if card["nme_note"].startswith("held out") else "in training"
+        rows.append(
+            [
+                f"``{card['name']}``",
+                str(card["points"]["n_points"]),
+                "x".join(map(str, card["input_size"])),
+                ", ".join(f"{s:g}" for s in card["test_scales"]),
+                f"``{card['training_data']}``",
+                held_out,
+                *(_cell(nme[f"{data}, {boxes}"]) for data in ("afw", "youtube:test")
+                  for boxes in ("true boxes", "own detector")),
+            ]
+        )  # fmt: skip
+    lines = [*_list_table(rows), "", "From ``sklearn_fkd.list_pretrained()``."]
+    (_here / "_generated").mkdir(exist_ok=True)
+    (_here / "_generated" / "model_cards.rst").write_text("\n".join(lines) + "\n")
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_request_methods)
     app.connect("builder-inited", _write_results_tables)
+    app.connect("builder-inited", _write_model_cards)
 
 
 # progress bars write to stderr while the examples run; they are not build warnings
