@@ -102,7 +102,7 @@ def end_to_end_rows(model, tests: dict, calibration) -> tuple[list[dict], dict]:
         base = None
         for label, detector, refine, boxes in settings:
             model.steps[0] = (crop_name, crops[detector])
-            model.set_params(**{f"{crop_name}__refine": refine})
+            model.set_params(refine=refine)
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -125,7 +125,8 @@ def end_to_end_rows(model, tests: dict, calibration) -> tuple[list[dict], dict]:
             )
             predictions[(test_name, label, refine)] = pred
             print(format_table(rows[-1:]), flush=True)
-    model.steps[0] = (crop_name, fitted_crop.set_params(refine=1))
+    model.steps[0] = (crop_name, fitted_crop)
+    model.set_params(refine=1)
     return rows, predictions
 
 

@@ -32,7 +32,7 @@ LEVERS = {
     "no-flip": ("no test-time flip", {"predict": {"heatmapkeypointestimator__test_flip": False}}),
     "one-scale": (
         "one crop scale at test time",
-        {"predict": {"facecrop__test_scales": (1.0,)}},
+        {"predict": {"test_scales": (1.0,)}},
     ),
     "no-offset": (
         "no flip-offset correction",

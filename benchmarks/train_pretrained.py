@@ -217,15 +217,15 @@ def main(argv=None) -> Path:
         # one saved before fit measured the flip offset gets it from its training faces
         recipe = RECIPES[settings["recipe"]]
         shipped.set_params(
-            facecrop__test_scales=recipe["test_scales"],
-            facecrop__refine=recipe.get("refine", 1),
+            test_scales=recipe["test_scales"],
+            refine=recipe.get("refine", 1),
         )
         if not shipped[-1].prediction_offset_.any():
             measure_prediction_offset(shipped, settings, schema)
         card = {
             **model_info(path)["metadata"]["card"],
-            "test_scales": list(shipped[0].test_scales),
-            "refine": shipped[0].refine,
+            "test_scales": list(shipped.test_scales),
+            "refine": shipped.refine,
             **measured_card(shipped, schema, settings["data"]),
             "licence": LICENCE_NOTE,
         }
@@ -240,8 +240,8 @@ def main(argv=None) -> Path:
             "training": settings,
             "training_command": training_command(args),
             "epochs": epochs,
-            "test_scales": list(shipped[0].test_scales),
-            "refine": shipped[0].refine,
+            "test_scales": list(shipped.test_scales),
+            "refine": shipped.refine,
             "train_seconds": round(fit_s),
             **measured_card(shipped, schema, settings["data"]),
             "licence": LICENCE_NOTE,

@@ -17,7 +17,7 @@ Two kinds of graph:
   in the photo's pixels: each face is cropped as ``FaceCrop`` crops it (margin,
   square, inside the photo), turned grey and resized as PIL does it (the same rounding,
   so the crops are the pipeline's own), through the network, mapped back to the photo,
-  and refined and averaged over crop scales as the ``FaceCrop``'s ``refine`` and
+  and refined and averaged over crop scales as the pipeline's ``refine`` and
   ``test_scales`` say. A deployment needs onnxruntime, a box and the photo.
 
 Both are one self-contained ``.onnx`` file (the weights inside it). Needs the optional
@@ -34,7 +34,8 @@ from torch import nn
 
 from .estimators import KeypointNet
 from .nn.fusion import fused_for_inference
-from .preprocessing import FaceCrop, Grayscale, Resize, check_test_scales
+from .pipeline import check_test_scales
+from .preprocessing import FaceCrop, Grayscale, Resize
 from .utils.meta import final_estimator
 from .utils.optional import import_extra
 
@@ -112,8 +113,8 @@ class _PhotoGraph(nn.Module):
             grey,
             size,
         )
-        self.refine = int(crop.refine) if est.n_keypoints_ >= 2 else 0
-        self.scales = check_test_scales(crop.test_scales)
+        self.refine = int(pipe.refine) if est.n_keypoints_ >= 2 else 0
+        self.scales = check_test_scales(pipe.test_scales)
 
     def _windows(self, boxes: torch.Tensor, wh: torch.Tensor) -> torch.Tensor:
         """:func:`~sklearn_fkd.geometry.crop_windows` of the boxes, float64."""

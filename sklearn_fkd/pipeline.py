@@ -23,15 +23,29 @@ from sklearn.utils.validation import check_is_fitted
 from .geometry import PointMap, keypoint_boxes, scale_boxes
 from .keypoints import check_keypoints
 from .metrics import KeypointScorer, nme
-from .preprocessing import check_test_scales
-from .utils.validation import ImageList, check_consistent_length, check_images
+from .utils.validation import ImageList, check_consistent_length, check_images, check_number
 
-__all__ = ["KeypointPipeline", "is_keypoint_step", "make_keypoint_pipeline"]
+__all__ = ["KeypointPipeline", "check_test_scales", "is_keypoint_step", "make_keypoint_pipeline"]
+
+
+def check_test_scales(scales) -> tuple[float, ...]:
+    """``KeypointPipeline.test_scales`` checked: a non-empty sequence of positive numbers."""
+    if not isinstance(scales, (list, tuple, np.ndarray)) or not len(scales):
+        raise TypeError(f"test_scales must be a non-empty sequence of numbers, got {scales!r}")
+    for value in scales:
+        check_number(value, "each of test_scales", low=0, low_inclusive=False)
+    return tuple(float(value) for value in scales)
 
 
 def is_keypoint_step(step) -> bool:
     """Whether ``step`` moves pixels and says how (``point_map`` and ``warp``)."""
     return callable(getattr(step, "point_map", None)) and callable(getattr(step, "warp", None))
+
+
+def crops_faces(step) -> bool:
+    """Whether ``step`` crops faces at given boxes (``face_boxes``, as a ``FaceCrop``):
+    the first step of a pipeline that refines and averages crop scales."""
+    return is_keypoint_step(step) and callable(getattr(step, "face_boxes", None))
 
 
 def _skipped(step) -> bool:
@@ -61,6 +75,14 @@ class KeypointPipeline(Pipeline):
         Caching of fitted transformers is not supported (the steps are cheap next to
         training); must be None.
     verbose : bool, default=False
+    refine : int, default=1
+        When the first step is a :class:`~sklearn_fkd.preprocessing.FaceCrop`:
+        prediction rounds after the first, each on the crop around the points predicted
+        before (see :meth:`predict`). Other pipelines predict once.
+    test_scales : sequence of float, default=(1.0,)
+        When the first step is a ``FaceCrop``: the last round crops each face at these
+        scales of its box and averages the points (test-time augmentation, as a flip
+        averages over the mirror image; ``(0.85, 1.0, 1.15)`` costs three passes).
 
     Examples
     --------
@@ -73,6 +95,18 @@ class KeypointPipeline(Pipeline):
     >>> [name for name, _ in pipe.steps]
     ['facecrop', 'grayscale', 'resize', 'facekeypointregressor']
     """
+
+    def __init__(
+        self, steps, *, memory=None, verbose: bool = False, refine: int = 1, test_scales=(1.0,)
+    ):
+        super().__init__(steps, memory=memory, verbose=verbose)
+        self.refine = refine
+        self.test_scales = test_scales
+
+    def _test_settings(self) -> tuple[int, tuple[float, ...]]:
+        """``refine`` and ``test_scales`` checked."""
+        check_number(self.refine, "refine", integer=True, low=0)
+        return int(self.refine), check_test_scales(self.test_scales)
 
     def _check_memory(self):
         if self.memory is not None:
@@ -155,6 +189,7 @@ class KeypointPipeline(Pipeline):
         """
         self._validate_steps()
         self._check_memory()
+        self._test_settings()
         routed = self._check_method_params(method="fit", props=params)
         images = check_images(X)  # once: the steps do not validate an ImageList again
         y_flat = None if y is None else check_keypoints(y)
@@ -169,11 +204,11 @@ class KeypointPipeline(Pipeline):
     def predict(self, X, return_confidence: bool = False, **params):
         """Keypoints of each image, in the pixels of ``X``.
 
-        When the first step is a :class:`~sklearn_fkd.preprocessing.FaceCrop` with
+        When the first step is a :class:`~sklearn_fkd.preprocessing.FaceCrop` and
         ``refine > 0``, each face is predicted again on the crop around the points
         predicted before (``refine`` times), whether its first box came from the
         detector or from ``boxes=``: the network then sees the kind of crop it was
-        trained on. With more than one of its ``test_scales``, the last round crops each
+        trained on. With more than one of ``test_scales``, the last round crops each
         face at each scale of its box and averages the points.
 
         Parameters
@@ -199,10 +234,7 @@ class KeypointPipeline(Pipeline):
         # scikit-learn's EmptyRequest hands out a fresh, empty Bunch at every lookup)
         routed = {name: routing[name] for name, _ in self.steps}
         name, crop = self.steps[0]
-        refine, scales = 0, (1.0,)
-        if is_keypoint_step(crop):
-            refine = getattr(crop, "refine", 0)
-            scales = check_test_scales(getattr(crop, "test_scales", scales))
+        refine, scales = self._test_settings() if crops_faces(crop) else (0, (1.0,))
         if getattr(self._final_estimator, "n_keypoints_", 2) < 2:
             refine = 0  # one point: no box to refine from
         boxes = routed[name].get("transform", {}).get("boxes")
@@ -282,8 +314,11 @@ class KeypointPipeline(Pipeline):
         return self._final_estimator.schema_
 
 
-def make_keypoint_pipeline(*steps, memory=None, verbose: bool = False) -> KeypointPipeline:
-    """Build a :class:`KeypointPipeline`, naming the steps after their lower-cased classes.
+def make_keypoint_pipeline(
+    *steps, memory=None, verbose: bool = False, refine: int = 1, test_scales=(1.0,)
+) -> KeypointPipeline:
+    """Build a :class:`KeypointPipeline`, naming the steps after their lower-cased classes
+    (the keyword arguments are its parameters).
 
     Examples
     --------
@@ -293,4 +328,10 @@ def make_keypoint_pipeline(*steps, memory=None, verbose: bool = False) -> Keypoi
     >>> make_keypoint_pipeline(Resize((60, 80)), NoseRegressor()).steps[0][0]
     'resize'
     """
-    return KeypointPipeline(_name_estimators(steps), memory=memory, verbose=verbose)
+    return KeypointPipeline(
+        _name_estimators(steps),
+        memory=memory,
+        verbose=verbose,
+        refine=refine,
+        test_scales=test_scales,
+    )

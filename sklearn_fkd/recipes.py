@@ -112,13 +112,10 @@ def make_recipe(name: str = "ibug68", random_state: int | None = 0, **params) ->
     settings = {**recipe["estimator"], "random_state": random_state, **params}
     settings.setdefault("augment", Augment(**recipe["augment"]))
     return make_keypoint_pipeline(
-        FaceCrop(
-            margin=recipe["margin"],
-            refine=recipe.get("refine", 1),
-            random_state=random_state,
-            test_scales=recipe["test_scales"],
-        ),
+        FaceCrop(margin=recipe["margin"], random_state=random_state),
         Grayscale(),
         Resize(recipe["size"]),
         HeatmapKeypointEstimator(**settings),
+        refine=recipe.get("refine", 1),
+        test_scales=recipe["test_scales"],
     )

@@ -196,9 +196,8 @@ def _tracking_model(model):
     """A copy of the pipeline that crops once per face (the box from the last frame's
     points is the refinement), and its face crop."""
     crop = face_crop_of(model, "predict_video")
-    steps = model.steps
-    tracking = copy.copy(model)
-    tracking.steps = [(steps[0][0], copy.copy(crop).set_params(refine=0)), *steps[1:]]
+    tracking = copy.copy(model)  # its own parameters, the same steps
+    tracking.refine = 0
     return tracking, crop
 
 

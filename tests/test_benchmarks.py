@@ -52,7 +52,7 @@ def test_prediction_levers_set_the_recipes_pipeline_parameters(bench_68):
     recipe's own values of them are what a model file is predicted with."""
     settings = bench_68.recipe_predict_settings()
     assert settings == {
-        "facecrop__test_scales": (0.85, 1.0, 1.15),
+        "test_scales": (0.85, 1.0, 1.15),
         "heatmapkeypointestimator__test_flip": True,
         "heatmapkeypointestimator__correct_flip_offset": True,
     }

@@ -63,10 +63,12 @@ def test_the_photo_graph_is_the_pipelines_predict_on_real_faces(youtube_test, tm
     assert images[0].ndim == 3
     boxes = keypoint_boxes(youtube_test.keypoints[:60])
     pipe = make_keypoint_pipeline(
-        FaceCrop(detector=None, refine=1, test_scales=(0.9, 1.1)),
+        FaceCrop(detector=None),
         Grayscale(),
         Resize(48),
         MODELS["fpn-flip"](),
+        refine=1,
+        test_scales=(0.9, 1.1),
     ).fit(images[:40], youtube_test.keypoints[:40])
     path = export_onnx(pipe, tmp_path / "photo.onnx", photo=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.onnx"]  # no side file

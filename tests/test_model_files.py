@@ -115,15 +115,16 @@ def test_only_known_parameters_and_fitted_attributes_load(saved, where, key, val
     ("step", "key", "value", "match"),
     [
         (1, "size", 10**6, "at most 8192"),
-        (0, "refine", 10**6, "at most 8"),
-        (0, "test_scales", {"tuple": [1e5]}, "at most 4"),
+        (None, "refine", 10**6, "at most 8"),
+        (None, "test_scales", {"tuple": [1e5]}, "at most 4"),
         (0, "jitter", "wild", "jitter"),
         (-1, "lr", 1e300, "at most 1e"),
     ],
 )
 def test_parameters_a_prediction_costs_by_are_bounded(saved, step, key, value, match):
-    def evil(document):
-        document["model"]["steps"][step][1]["params"][key] = value
+    def evil(document):  # a step's parameter, or (step None) the pipeline's
+        node = document["model"] if step is None else document["model"]["steps"][step][1]
+        node["params"][key] = value
 
     refused(craft(saved, evil), match)
 

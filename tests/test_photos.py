@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.base import clone
 
 from sklearn_fkd import (
     FaceKeypointRegressor,
@@ -81,9 +82,10 @@ def canvas_faces(n: int, seed: int = 0):
 def blob_pipeline():
     X, y = canvas_faces(200)
     pipe = make_keypoint_pipeline(
-        FaceCrop(margin=0.5, detector=None, jitter=0.0, refine=0),
+        FaceCrop(margin=0.5, detector=None, jitter=0.0),
         Resize(32),
         FaceKeypointRegressor(channels=(8, 16, 32), max_epochs=15, random_state=0),
+        refine=0,
     ).fit(X[:160], y[:160])
     return pipe, X[160:], y[160:]
 
@@ -95,9 +97,9 @@ def test_refinement_corrects_a_deliberately_offset_box(blob_pipeline):
     offset = boxes + np.hstack([0.3 * side, 0 * side, 0.3 * side, 0 * side])  # 30 % right
     exact = mean_keypoint_error(y, pipe.predict(X, boxes=boxes))
     shifted = mean_keypoint_error(y, pipe.predict(X, boxes=offset))
-    pipe.set_params(facecrop__refine=2)
+    pipe.set_params(refine=2)
     refined = mean_keypoint_error(y, pipe.predict(X, boxes=offset))
-    pipe.set_params(facecrop__refine=0)
+    pipe.set_params(refine=0)
     assert shifted > 2 * exact  # a face off-centre in its crop: not what it was trained on
     assert refined < 0.5 * shifted and refined < 1.5 * exact
 
@@ -113,11 +115,12 @@ def test_refinement_corrects_a_detector_that_misplaces_its_boxes(blob_pipeline):
         shift = 0.3 * max(xs.max() - xs.min(), ys.max() - ys.min())
         return (xs.min() + shift, ys.min(), xs.max() + shift, ys.max())
 
-    crop = FaceCrop(margin=0.5, detector=sloppy_detector, jitter=0.0, refine=0)
-    detected = KeypointPipeline([("facecrop", crop.fit(X)), *pipe.steps[1:]])  # uncalibrated
+    crop = FaceCrop(margin=0.5, detector=sloppy_detector, jitter=0.0)
+    detected = KeypointPipeline([("facecrop", crop.fit(X)), *pipe.steps[1:]], refine=0)
+    # (uncalibrated: the detector's boxes as they are)
     exact = mean_keypoint_error(y, pipe.predict(X, boxes=keypoint_boxes(y)))
     first = mean_keypoint_error(y, detected.predict(X))
-    detected.set_params(facecrop__refine=2)
+    detected.set_params(refine=2)
     refined = mean_keypoint_error(y, detected.predict(X))
     assert first > 2 * exact
     assert refined < 0.5 * first and refined < 1.5 * exact
@@ -129,19 +132,19 @@ def test_test_scales_average_the_last_round_over_scaled_boxes(blob_pipeline):
     pipe, X, y = blob_pipeline
     boxes = keypoint_boxes(y)
     one_by_one = [pipe.predict(X, boxes=scale_boxes(boxes, s)) for s in (0.8, 1.25)]
-    pipe.set_params(facecrop__test_scales=(0.8, 1.25))
+    pipe.set_params(test_scales=(0.8, 1.25))
     try:
         averaged = pipe.predict(X, boxes=boxes)
         np.testing.assert_allclose(averaged, np.mean(one_by_one, axis=0), atol=1e-5)
         assert np.abs(averaged - one_by_one[0]).max() > 0.1  # the scales did differ
-        pipe.set_params(facecrop__refine=1)
+        pipe.set_params(refine=1)
         refined = pipe.predict(X, boxes=boxes)
-        pipe.set_params(facecrop__refine=0, facecrop__test_scales=(1.0,))
+        pipe.set_params(refine=0, test_scales=(1.0,))
         first = keypoint_boxes(pipe.predict(X, boxes=boxes))
         again = [pipe.predict(X, boxes=scale_boxes(first, s)) for s in (0.8, 1.25)]
         np.testing.assert_allclose(refined, np.mean(again, axis=0), atol=1e-5)
     finally:
-        pipe.set_params(facecrop__refine=0, facecrop__test_scales=(1.0,))
+        pipe.set_params(refine=0, test_scales=(1.0,))
 
 
 def test_a_one_point_model_is_not_refined_and_predicts_once_per_scale(imm, monkeypatch):
@@ -149,8 +152,10 @@ def test_a_one_point_model_is_not_refined_and_predicts_once_per_scale(imm, monke
     runs once, on both scales of every face, and gives what ``refine=0`` gives."""
     X, y = imm.images[:12], imm.keypoints[:12]
     nose = NoseRegressor(max_epochs=1, random_state=0, channels=(4, 8))
-    crop = FaceCrop(detector=None, refine=0, test_scales=(0.9, 1.1))
-    pipe = make_keypoint_pipeline(crop, Grayscale(), Resize(32), nose).fit(X, y)
+    crop = FaceCrop(detector=None)
+    pipe = make_keypoint_pipeline(
+        crop, Grayscale(), Resize(32), nose, refine=0, test_scales=(0.9, 1.1)
+    ).fit(X, y)
     boxes = keypoint_boxes(y)
     plain = pipe.predict(X, boxes=boxes)
     calls = []
@@ -158,7 +163,7 @@ def test_a_one_point_model_is_not_refined_and_predicts_once_per_scale(imm, monke
     monkeypatch.setattr(
         nose, "predict", lambda Xt, **kw: calls.append(len(Xt)) or predict(Xt, **kw)
     )
-    pipe.set_params(facecrop__refine=1)
+    pipe.set_params(refine=1)
     np.testing.assert_array_equal(pipe.predict(X, boxes=boxes), plain)
     assert calls == [24]  # 12 faces at 2 scales, one pass
 
@@ -174,13 +179,13 @@ def test_a_one_point_model_is_not_refined_and_predicts_once_per_scale(imm, monke
 def test_test_scales_are_checked(blob_pipeline, scales, err, match):
     pipe, X, y = blob_pipeline
     with pytest.raises(err, match=match):
-        FaceCrop(detector=None, test_scales=scales).fit(X)
-    pipe.set_params(facecrop__test_scales=scales)  # set after fit: checked at predict
+        clone(pipe).set_params(test_scales=scales).fit(X[:4], y[:4])
+    pipe.set_params(test_scales=scales)  # set after fit: checked at predict
     try:
         with pytest.raises(err, match=match):
             pipe.predict(X, boxes=keypoint_boxes(y))
     finally:
-        pipe.set_params(facecrop__test_scales=(1.0,))
+        pipe.set_params(test_scales=(1.0,))
 
 
 def test_jitter_moves_training_boxes_only():

@@ -41,8 +41,10 @@ def test_pipeline_equals_the_same_steps_by_hand(faces):
     pre-cropped images by hand, and predictions come back in each image's own pixels."""
     X, y = faces
     assert len({im.shape for im in X}) > 10
-    crop = FaceCrop(margin=0.2, detector=None, refine=0)  # one pass, as by hand
-    pipe = make_keypoint_pipeline(crop, Grayscale(), Resize(40), Standardize(), tiny_regressor())
+    crop = FaceCrop(margin=0.2, detector=None)
+    pipe = make_keypoint_pipeline(
+        crop, Grayscale(), Resize(40), Standardize(), tiny_regressor(), refine=0
+    )  # one pass, as by hand
     pipe.fit(X[:60], y[:60])
     boxes = keypoint_boxes(y[60:])
     pred = pipe.predict(X[60:], boxes=boxes)
@@ -141,14 +143,16 @@ def test_test_scales_and_flips_in_one_pass_equal_the_passes_one_by_one(faces):
     X, y = faces
     scales = (0.9, 1.0, 1.15)
     pipe = make_keypoint_pipeline(
-        FaceCrop(detector=None, refine=0, test_scales=scales),
+        FaceCrop(detector=None),
         Grayscale(),
         Resize(32),
         tiny_regressor(max_epochs=1, test_flip=True),
+        refine=0,
+        test_scales=scales,
     ).fit(X[:30], y[:30])
     boxes = keypoint_boxes(y[30:36])
     together = pipe.predict(X[30:36], boxes=boxes)
-    pipe.set_params(facecrop__test_scales=(1.0,))
+    pipe.set_params(test_scales=(1.0,))
     one_by_one = [pipe.predict(X[30:36], boxes=scale_boxes(boxes, s)) for s in scales]
     np.testing.assert_allclose(together, np.mean(one_by_one, axis=0), atol=1e-4)
     # the mirror images: the network on each crop and on its mirror, separately

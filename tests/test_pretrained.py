@@ -62,8 +62,8 @@ def test_the_cards_say_what_each_model_is_and_how_it_was_made():
         recipe = RECIPES[card["training"]["recipe"]]
         assert tuple(card["test_scales"]) == recipe["test_scales"]
         model = load_pretrained(name)
-        assert model[0].test_scales == recipe["test_scales"]
-        assert model[0].refine == recipe.get("refine", 1)
+        assert model.test_scales == recipe["test_scales"]
+        assert model.refine == recipe.get("refine", 1)
         # the flip offset it subtracts, measured on its training faces, is on the card
         np.testing.assert_allclose(
             model[-1].prediction_offset_, card["prediction_offset_px"], atol=1e-3
@@ -162,6 +162,6 @@ def test_make_recipe_builds_the_documented_pipeline():
     assert est.max_epochs == 3 and est.backbone == "fpn" and est.test_flip
     assert est.augment.rotation == RECIPES["ibug68"]["augment"]["rotation"]
     assert pipe.get_params()["resize__size"] == RECIPES["ibug68"]["size"]
-    assert pipe.get_params()["facecrop__test_scales"] == RECIPES["ibug68"]["test_scales"]
+    assert pipe.get_params()["test_scales"] == RECIPES["ibug68"]["test_scales"]
     with pytest.raises(ValueError, match="unknown recipe 'wild'"):
         make_recipe("wild")

@@ -114,7 +114,14 @@ def encode(obj, where: str, weights: dict) -> dict:
         return {
             "class": name,
             "steps": [[n, encode(step, f"{where}.{n}", weights)] for n, step in obj.steps],
-            "params": {"verbose": bool(obj.verbose)},
+            "params": encode_params(
+                {
+                    "verbose": bool(obj.verbose),
+                    "refine": obj.refine,
+                    "test_scales": obj.test_scales,
+                },
+                where,
+            ),
         }
     params = obj.get_params(deep=False)
     node = {"class": name}
@@ -155,7 +162,7 @@ def encode(obj, where: str, weights: dict) -> dict:
 def _known_parameters(cls: type) -> set[str]:
     """The constructor parameters of ``cls`` that ``get_params`` knows."""
     if cls is KeypointPipeline:
-        return {"verbose"}
+        return {"verbose", "refine", "test_scales"}
     return {k for k in cls().get_params(deep=False) if not k.startswith("_")}
 
 

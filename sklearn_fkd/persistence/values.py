@@ -47,8 +47,8 @@ VALUE_CLASSES = {
 MAX_PARAMETER_MAGNITUDE = 1e6
 PARAMETER_LIMITS = {
     ("Resize", "size"): 8192,
-    ("FaceCrop", "refine"): 8,
-    ("FaceCrop", "test_scales"): 4.0,
+    ("KeypointPipeline", "refine"): 8,
+    ("KeypointPipeline", "test_scales"): 4.0,
     ("FaceCrop", "margin"): 4.0,
 }
 #: dtypes an array in ``model.json`` may have

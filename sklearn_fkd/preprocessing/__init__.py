@@ -22,7 +22,7 @@ returns one array when its outputs share a shape and a list otherwise.
 """
 
 from .face_aligner import FaceAligner
-from .face_crop import FaceCrop, check_test_scales
+from .face_crop import FaceCrop
 from .steps import Grayscale, Resize, Standardize
 
-__all__ = ["FaceAligner", "FaceCrop", "Grayscale", "Resize", "Standardize", "check_test_scales"]
+__all__ = ["FaceAligner", "FaceCrop", "Grayscale", "Resize", "Standardize"]

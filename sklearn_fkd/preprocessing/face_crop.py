@@ -28,20 +28,11 @@ from ..imaging import stack_if_uniform
 from ..utils.validation import check_consistent_length, check_images, check_in, check_number
 from .steps import _GeometricStep
 
-__all__ = ["FaceCrop", "check_test_scales"]
+__all__ = ["FaceCrop"]
 
 
 #: training images on which FaceCrop compares detector boxes with the true points
 CALIBRATION_SAMPLES = 200
-
-
-def check_test_scales(scales) -> tuple[float, ...]:
-    """``FaceCrop.test_scales`` checked: a non-empty sequence of positive numbers."""
-    if not isinstance(scales, (list, tuple, np.ndarray)) or not len(scales):
-        raise TypeError(f"test_scales must be a non-empty sequence of numbers, got {scales!r}")
-    for value in scales:
-        check_number(value, "each of test_scales", low=0, low_inclusive=False)
-    return tuple(float(value) for value in scales)
 
 
 class FaceCrop(_GeometricStep):
@@ -60,8 +51,9 @@ class FaceCrop(_GeometricStep):
       training faces), so training and prediction crops agree;
     * the whole image, with a warning, when the detector finds no face.
 
-    In a :class:`~sklearn_fkd.pipeline.KeypointPipeline`, the crop of a prediction is
-    then refined ``refine`` times from the box of the points predicted on it.
+    As the first step of a :class:`~sklearn_fkd.pipeline.KeypointPipeline`, the crop of a
+    prediction is then refined from the box of the points predicted on it, and averaged
+    over crop scales, as the pipeline's ``refine`` and ``test_scales`` say.
 
     The box is grown by ``margin`` on each side, made square around its centre, rounded
     out to whole pixels (so a crop with no margin still holds every point), shifted to
@@ -85,10 +77,6 @@ class FaceCrop(_GeometricStep):
         when dlib is installed, else the second (resolved at fit as ``detector_``). A
         callable takes one image and returns ``(x0, y0, x1, y1)`` or None. None:
         ``boxes`` are required after fit.
-    refine : int, default=1
-        As the first step of a pipeline: predict again this many times on the crop
-        around the points predicted in the previous round, so that the network sees the
-        kind of crop it was trained on (detector boxes frame faces differently).
     jitter : "auto", float or sequence of 3 floats, default="auto"
         Train-time box jitter: the standard deviation of the random shift of the box's
         centre (a fraction of its side) and of the log of its scale. ``"auto"``: the
@@ -98,12 +86,6 @@ class FaceCrop(_GeometricStep):
         scatter measured elsewhere). 0 turns it off.
     random_state : int or None, default=0
         Seeds the jitter (a fixed default keeps pipelines reproducible).
-    test_scales : sequence of float, default=(1.0,)
-        As the first step of a pipeline: the last round of a prediction crops each face
-        at each of these scales of its box and averages the points predicted on the
-        crops (in the image's pixels). More than one costs one network pass each;
-        ``make_recipe("ibug68")`` uses ``(0.85, 1.0, 1.15)`` (about 2 % lower NME on
-        300-W AFW, see ``benchmarks/README.md``).
 
     Attributes
     ----------
@@ -135,24 +117,19 @@ class FaceCrop(_GeometricStep):
         margin: float = 0.25,
         square: bool = True,
         detector="auto",
-        refine: int = 1,
         jitter="auto",
         random_state: int | None = 0,
-        test_scales=(1.0,),
     ):
         self.margin = margin
         self.square = square
         self.detector = detector
-        self.refine = refine
         self.jitter = jitter
         self.random_state = random_state
-        self.test_scales = test_scales
 
     def _check_params(self):
         check_number(self.margin, "margin", low=0)
         if not (self.detector is None or callable(self.detector)):
             check_in(self.detector, "detector", ("auto", *DETECTORS))
-        check_number(self.refine, "refine", integer=True, low=0)
         if isinstance(self.jitter, (list, tuple, np.ndarray)):
             if len(self.jitter) != 3:
                 raise ValueError(
@@ -163,7 +140,6 @@ class FaceCrop(_GeometricStep):
                 check_number(value, "each of jitter", low=0)
         elif not (isinstance(self.jitter, str) and self.jitter == "auto"):
             check_number(self.jitter, "jitter", low=0)
-        check_test_scales(self.test_scales)
 
     def _detector(self) -> Callable | None:
         detector = getattr(self, "detector_", self.detector)
