@@ -9,11 +9,14 @@ epoch, never to validation or prediction.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from torch.nn import functional as F
+
+from .utils.validation import Interval, Options, validate_parameters
 
 __all__ = ["Augment"]
 
@@ -55,6 +58,19 @@ class Augment(BaseEstimator):
     them); they are never clamped to the border.
     """
 
+    #: the rules of the parameters, checked before training (:meth:`validate`)
+    _parameter_constraints: ClassVar[dict] = {
+        "rotation": Interval(0),
+        "shift": Interval(0),
+        "scale": Interval(0, 1, high_inclusive=False),
+        "flip": Options(False, True),
+        "brightness": Interval(0),
+        "contrast": Interval(0),
+        "blur": Interval(0),
+        "occlusion": Interval(0, 1),
+        "padding_mode": Options("border", "zeros", "reflection"),
+    }
+
     def __init__(
         self,
         rotation: float = 10.0,
@@ -78,20 +94,8 @@ class Augment(BaseEstimator):
         self.padding_mode = padding_mode
 
     def validate(self) -> None:
-        """Raise ValueError on a parameter outside its range."""
-        for name in ("rotation", "shift", "scale", "brightness", "contrast", "blur", "occlusion"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float, np.number)) and value >= 0):
-                raise ValueError(f"Augment.{name} must be a number >= 0, got {value!r}")
-        if self.scale >= 1:
-            raise ValueError(f"Augment.scale must be < 1, got {self.scale}")
-        if self.occlusion > 1:
-            raise ValueError(f"Augment.occlusion must be a share in [0, 1], got {self.occlusion}")
-        if self.padding_mode not in ("border", "zeros", "reflection"):
-            raise ValueError(
-                f"Augment.padding_mode must be border, zeros or reflection, "
-                f"got {self.padding_mode!r}"
-            )
+        """Raise ValueError on a parameter outside its range (:attr:`_parameter_constraints`)."""
+        validate_parameters(self, self._parameter_constraints, prefix="Augment.")
 
     def random_affine(
         self, n: int, height: int, width: int, device, dtype=torch.float32, flip: bool = True

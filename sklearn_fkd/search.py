@@ -20,7 +20,8 @@ from __future__ import annotations
 import time
 import warnings
 from functools import partial
-from numbers import Integral, Real
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 import optuna
@@ -34,7 +35,14 @@ from .callbacks import HeldOutScore
 from .estimators import FaceKeypointRegressor, HeatmapKeypointEstimator, NoseRegressor
 from .metrics import get_scorer
 from .utils.meta import final_estimator
-from .utils.validation import check_consistent_length
+from .utils.validation import (
+    AnyOf,
+    Interval,
+    IsNumber,
+    Options,
+    check_consistent_length,
+    validate_parameters,
+)
 
 __all__ = ["OptunaSearchCV", "default_search_space", "open_storage"]
 
@@ -300,15 +308,20 @@ class OptunaSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     # -- checks ----------------------------------------------------------------------
 
+    #: the rules of the parameters, checked at fit (how n_trials and timeout relate is
+    #: checked after them)
+    _parameter_constraints: ClassVar[dict] = {
+        "n_trials": AnyOf(Options(None), Interval(1, integer=True), what="a positive int or None"),
+        "timeout": AnyOf(
+            Options(None), Interval(0, low_inclusive=False), what="a positive number or None"
+        ),
+        "error_score": AnyOf(Options("raise"), IsNumber(), what="'raise' or a number"),
+    }
+
     def _check_params(self):
-        if self.n_trials is not None and (
-            not isinstance(self.n_trials, Integral) or self.n_trials < 1
-        ):
-            raise ValueError(f"n_trials must be a positive int or None, got {self.n_trials!r}")
+        validate_parameters(self, self._parameter_constraints)
         if self.n_trials is None and self.timeout is None:
             raise ValueError("give n_trials or timeout, or the search never ends")
-        if not (self.error_score == "raise" or isinstance(self.error_score, Real)):
-            raise ValueError(f"error_score must be 'raise' or a number, got {self.error_score!r}")
 
     def _space(self):
         if self.param_space is None:

@@ -3,15 +3,13 @@ that its eyes sit at fixed places, as face recognisers expect their input."""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy import ndimage
 
 from ..geometry import AffineMap
 from ..keypoints import check_keypoints, infer_schema, to_points
 from ..utils.validation import check_consistent_length, check_images, check_number
-from .steps import _GeometricStep
+from .steps import _GeometricStep, check_image_size
 
 __all__ = ["FaceAligner"]
 
@@ -74,14 +72,7 @@ class FaceAligner(_GeometricStep):
         self.eye_height = eye_height
 
     def _out_shape(self) -> tuple[int, int]:
-        size = (self.size, self.size) if isinstance(self.size, numbers.Integral) else self.size
-        try:
-            h, w = (int(s) for s in size)
-        except (TypeError, ValueError):
-            raise TypeError(f"size must be an int or (height, width), got {self.size!r}") from None
-        if h < 2 or w < 2 or (h, w) != tuple(size):
-            raise ValueError(f"size must be integers of at least 2, got {self.size!r}")
-        return h, w
+        return check_image_size(self.size, low=2)
 
     def fit(self, X, y=None):
         """Check the parameters and ``X``. Returns ``self``."""

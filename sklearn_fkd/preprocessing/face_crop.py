@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -25,7 +26,16 @@ from ..geometry import (
     scale_boxes,
 )
 from ..imaging import stack_if_uniform
-from ..utils.validation import check_consistent_length, check_images, check_in, check_number
+from ..utils.validation import (
+    AnyOf,
+    Interval,
+    IsCallable,
+    Options,
+    TupleOf,
+    check_consistent_length,
+    check_images,
+    validate_parameters,
+)
 from .steps import _GeometricStep
 
 __all__ = ["FaceCrop"]
@@ -111,6 +121,22 @@ class FaceCrop(_GeometricStep):
     """
 
     __metadata_request__transform = {"boxes": True}  # noqa: RUF012 (sklearn's convention)
+    #: the rules of the parameters, checked at fit and when a model file is read
+    _parameter_constraints: ClassVar[dict] = {
+        "margin": Interval(0),
+        "square": Options(False, True),
+        "detector": AnyOf(
+            Options("auto", *DETECTORS, None),
+            IsCallable(),
+            what=f"one of {', '.join(map(repr, ('auto', *DETECTORS)))}, None or a callable",
+        ),
+        "jitter": AnyOf(
+            Options("auto"),
+            Interval(0),
+            TupleOf(Interval(0), "numbers >= 0", length=3),
+            what="'auto', a number >= 0 or three numbers >= 0 (x shift, y shift, log scale)",
+        ),
+    }
 
     def __init__(
         self,
@@ -127,19 +153,7 @@ class FaceCrop(_GeometricStep):
         self.random_state = random_state
 
     def _check_params(self):
-        check_number(self.margin, "margin", low=0)
-        if not (self.detector is None or callable(self.detector)):
-            check_in(self.detector, "detector", ("auto", *DETECTORS))
-        if isinstance(self.jitter, (list, tuple, np.ndarray)):
-            if len(self.jitter) != 3:
-                raise ValueError(
-                    "jitter must be 'auto', a number or three numbers (x shift, y shift, "
-                    f"log scale), got {len(self.jitter)} values"
-                )
-            for value in self.jitter:
-                check_number(value, "each of jitter", low=0)
-        elif not (isinstance(self.jitter, str) and self.jitter == "auto"):
-            check_number(self.jitter, "jitter", low=0)
+        validate_parameters(self, self._parameter_constraints)
 
     def _detector(self) -> Callable | None:
         detector = getattr(self, "detector_", self.detector)

@@ -20,6 +20,19 @@ from ..utils.validation import check_images
 __all__ = ["Grayscale", "Resize", "Standardize"]
 
 
+def check_image_size(size, low: int = 1) -> tuple[int, int]:
+    """An output ``size`` parameter checked: an int (a square) or ``(height, width)``,
+    integers of at least ``low``; returned as ``(height, width)``."""
+    pair = (size, size) if isinstance(size, numbers.Integral) else size
+    try:
+        h, w = (int(s) for s in pair)
+    except (TypeError, ValueError):
+        raise TypeError(f"size must be an int or (height, width), got {size!r}") from None
+    if h < low or w < low or (h, w) != tuple(pair):
+        raise ValueError(f"size must be integers of at least {low}, got {size!r}")
+    return h, w
+
+
 class _GeometricStep(TransformerMixin, BaseEstimator):
     """A step that moves pixels; subclasses define ``point_map`` and ``warp``."""
 
@@ -87,14 +100,7 @@ class Resize(_GeometricStep):
         self.size = size
 
     def _out_shape(self) -> tuple[int, int]:
-        size = (self.size, self.size) if isinstance(self.size, numbers.Integral) else self.size
-        try:
-            h, w = (int(s) for s in size)
-        except (TypeError, ValueError):
-            raise TypeError(f"size must be an int or (height, width), got {self.size!r}") from None
-        if h < 1 or w < 1 or (h, w) != tuple(size):
-            raise ValueError(f"size must be positive integers, got {self.size!r}")
-        return h, w
+        return check_image_size(self.size)
 
     def point_map(self, X, y=None, **params) -> PointMap:
         """Per-sample scales ``(W'/W, H'/H)``.

@@ -25,8 +25,11 @@ import numpy as np
 from ..imaging import read_image
 
 __all__ = [
+    "AnyOf",
     "ImageList",
     "Interval",
+    "IsCallable",
+    "IsNumber",
     "Options",
     "TupleOf",
     "check_consistent_length",
@@ -299,23 +302,59 @@ class Options:
 
 
 class TupleOf:
-    """A non-empty tuple (or list) each of whose items follows ``rule``."""
+    """A non-empty tuple (or list, or 1-D array) each of whose items follows ``rule``; of
+    ``length`` items when given."""
 
-    def __init__(self, rule: Interval, what: str = "ints"):
-        self.rule, self.what = rule, what
+    def __init__(self, rule: Interval, what: str = "ints", length: int | None = None):
+        self.rule, self.what, self.length = rule, what, length
 
     def check(self, value, name: str):
-        items = tuple(value) if isinstance(value, (list, tuple)) else ()
-        if not items:
-            raise ValueError(f"{name} must be a non-empty tuple of {self.what}, got {value!r}")
+        items = tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else ()
+        if not items or (self.length is not None and len(items) != self.length):
+            size = "non-empty" if self.length is None else f"{self.length}-item"
+            raise ValueError(f"{name} must be a {size} tuple of {self.what}, got {value!r}")
         for item in items:
             self.rule.check(item, f"each of {name}")
         return value
 
 
-def validate_parameters(obj, constraints: dict) -> None:
+class IsNumber:
+    """Any real number, NaN included (scikit-learn's ``error_score=np.nan``)."""
+
+    def check(self, value, name: str):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+        return value
+
+
+class IsCallable:
+    """Any callable (a function, or an object with ``__call__``)."""
+
+    def check(self, value, name: str):
+        if not callable(value):
+            raise TypeError(f"{name} must be callable, got {value!r}")
+        return value
+
+
+class AnyOf:
+    """A value that one of ``rules`` accepts; else a ValueError saying ``what`` is."""
+
+    def __init__(self, *rules, what: str):
+        self.rules, self.what = rules, what
+
+    def check(self, value, name: str):
+        for rule in self.rules:
+            try:
+                return rule.check(value, name)
+            except (TypeError, ValueError):
+                continue
+        raise ValueError(f"{name} must be {self.what}, got {value!r}")
+
+
+def validate_parameters(obj, constraints: dict, prefix: str = "") -> None:
     """Check each parameter of ``obj`` named in ``constraints`` against its rule (an
-    :class:`Interval`, :class:`Options` or :class:`TupleOf`), in the table's order.
+    :class:`Interval`, :class:`Options`, :class:`TupleOf`, :class:`IsCallable` or
+    :class:`AnyOf`), in the table's order; messages name it ``prefix + name``.
 
     Raises
     ------
@@ -323,4 +362,4 @@ def validate_parameters(obj, constraints: dict) -> None:
         From the first parameter that breaks its rule, naming it, its value and the rule.
     """
     for name, rule in constraints.items():
-        rule.check(getattr(obj, name), name)
+        rule.check(getattr(obj, name), prefix + name)
