@@ -142,7 +142,7 @@ class KeypointPipeline(Pipeline):
     def _route(self, method: str, params: dict):
         """``process_routing(self, method, **params)``, with the router built once per
         state of the steps' metadata requests when every step is one of this library's
-        (building and copying it cost about 1 ms of a one-face prediction)."""
+        (building and copying it was a large share of a one-face prediction)."""
         if not params:
             return process_routing(self, method)
         steps = [(name, step) for name, step in self.steps if not _skipped(step)]

@@ -8,7 +8,7 @@
 The benchmark trains it on a mix that lists the in-the-wild faces (300-W HELEN and
 LFPW) three times per epoch beside the YouTube frames once
 (``load_dataset("youtube:train+3*helen+3*lfpw")``): at the same number of images seen
-that is 7 % better on AFW than listing every face once (see the ablation in
+that does better on AFW than listing every face once (the ablation in
 ``benchmarks/README.md``). With data of your own, list the faces that look like the
 ones you will predict on more than once in the same way.
 

@@ -71,10 +71,8 @@ class OneEuroFilter:
     speed: still values are smoothed much, moving ones little. With ``predict`` (the
     default), each step first moves the last estimate by the smoothed velocity and then
     corrects it towards the new value (as an alpha-beta filter does), which removes the
-    lag the plain filter has in steady motion: on a synthetic clip with known points it
-    kept the NME within 1 % of the raw points' while cutting their jitter to about a
-    third (benchmarks/bench_video.py), where the plain filter cost 8-17 % of NME for half
-    the jitter.
+    lag the plain filter has in steady motion (``benchmarks/bench_video.py`` measures
+    the NME and the jitter of both on a synthetic clip with known points).
 
     Parameters
     ----------

@@ -82,7 +82,7 @@ class Inference:
             readout = self.readout()
         if readout is not None:
             readout = readout.to(self.device_)
-        if self.module_.training:  # walking every module costs about 1 ms per call
+        if self.module_.training:  # not walking every module at every call
             self._set_training(False)
         with torch.no_grad():
             X = dataset.X

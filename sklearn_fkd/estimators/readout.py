@@ -123,7 +123,7 @@ class ReadOutNetwork(torch.nn.Module):
         self.network = network
         self.readout = readout
         self.confidence = bool(confidence)
-        # in the network's mode (its flag only: walking the network costs 0.5 ms): an
+        # in the network's mode (its flag only: walking the network at every call is not free): an
         # exporter that restores the wrapper's mode after tracing would otherwise leave
         # the network in training mode
         self.training = network.training

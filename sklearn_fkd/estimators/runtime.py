@@ -18,7 +18,7 @@ to keep no graphs). Training always runs in PyTorch.
 A few images (one face, a video frame's faces) run on one thread: their operations are
 too small to gain from a second one, and a thread that waits for another at every
 operation is what made one face cost ten times more on a machine whose other core was
-busy (24 ms instead of 1.8 ms per face in our measurement). Larger batches use every
+busy (``CHANGES.md``). Larger batches use every
 thread PyTorch is given (``torch.set_num_threads``).
 """
 

@@ -32,7 +32,7 @@ def fused_for_inference(module: nn.Module) -> nn.Module:
     """
     hit = _CACHE.get(module)
     # the module's tensors are listed once per cached copy: walking its submodules at
-    # every call cost about 1 ms of a one-face prediction
+    # every call was a large share of a one-face prediction
     if hit is not None and hit[0] == _state_versions(hit[2]):
         return hit[1]
     tensors = _tensors(module)

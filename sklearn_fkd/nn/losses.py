@@ -134,9 +134,8 @@ class _JensenShannon(torch.autograd.Function):
     its gradient in ``p`` is ``(log p - log m) / 2``, saved in the forward pass.
 
     Written out because autograd through the textbook form keeps about ten full-size
-    intermediates per heatmap, which made the loss a large share of a training step: on
-    two CPU cores (float32) the ``ibug68`` recipe's step took 289 ms with it and 257 ms
-    with this, the default U-Net's step on 189 points 986 ms and 604 ms."""
+    intermediates per heatmap, which made the loss a large share of a training step
+    (the measurement is in ``CHANGES.md``)."""
 
     @staticmethod
     def forward(ctx, p, log_p, gy, gx, t_log_t):

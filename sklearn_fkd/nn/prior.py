@@ -59,8 +59,8 @@ class ShapePrior(nn.Module):
 
     def log_prior(self, h: int, w: int, device) -> torch.Tensor:
         """The ``(K, h, w)`` float32 log-prior, computed once per map size and buffer
-        state (it is a constant of the fitted network: recomputing it cost about 1 ms of
-        every forward pass)."""
+        state (it is a constant of the fitted network: recomputing it was a large share of
+        a one-face forward pass)."""
         tracing = torch.compiler.is_compiling()  # export, torch.compile: no cache
         buffers = (self.mean, self.precision)  # held by the cache: their ids stay theirs
         key = (h, w, str(device), *((id(t), t._version) for t in buffers))
