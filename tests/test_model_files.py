@@ -3,7 +3,6 @@ refused by name before anything runs, reads a path or allocates much; writing is
 atomic and never follows a planted link."""
 
 import hashlib
-import io
 import json
 import os
 import threading
@@ -421,33 +420,3 @@ def test_concurrent_writers_never_show_a_half_written_file(fitted, tmp_path):
 
 
 # -- 11. weights= decided by what the file is ---------------------------------------------
-
-
-def test_weights_a_pickle_or_other_file_is_refused(small_imm, tmp_path):
-    import pickle
-
-    X, y, _ = small_imm
-    for name, content in (("w.pkl", pickle.dumps({"a": 1})), ("w.txt", b"hello")):
-        (tmp_path / name).write_bytes(content)
-        with pytest.raises(ValueError, match="neither a sklearn-fkd model file nor a torch"):
-            FaceKeypointRegressor(weights=tmp_path / name, max_epochs=1).fit(X[:8], y[:8])
-
-
-def test_resnet18_starts_from_a_torchvision_state_dict(small_imm, tmp_path):
-    """The documented path: backbone="resnet18", weights="r18.pth" (torch.save's zip)."""
-    from torchvision.models import resnet18
-
-    X, y, _ = small_imm
-    torch.manual_seed(0)
-    state = resnet18().state_dict()
-    path = tmp_path / "r18.pth"
-    torch.save(state, path)
-    est = FaceKeypointRegressor(backbone="resnet18", weights=str(path), max_epochs=1, lr=1e-12)
-    est.fit(X[:8], y[:8])
-    stem = est.module_.net.conv1.weight.detach()
-    torch.testing.assert_close(stem, state["conv1.weight"].sum(1, keepdim=True), atol=1e-6, rtol=0)
-    assert est.network_spec_[1]["weights"] is None  # no path kept for the model file
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    with pytest.raises(ValueError, match="only FaceKeypointRegressor\\(backbone='resnet18'\\)"):
-        FaceKeypointRegressor(weights=str(path), max_epochs=1).fit(X[:8], y[:8])

@@ -290,25 +290,3 @@ def test_device_change_moves_the_fitted_network(fitted, tmp_path):
 
 
 # -- skorch's weights-only paths -----------------------------------------------------------
-
-
-@pytest.mark.parametrize("use_safetensors", [False, True])
-def test_save_params_and_load_params_carry_what_fit_learned(small_imm, tmp_path, use_safetensors):
-    """save_params works with safetensors (the channels-last weights are written
-    contiguous); load_params restores the input statistics, also into an estimator
-    fitted on other data; initialize() then load_params works on a new estimator."""
-    X, y, _ = small_imm
-    est = FaceKeypointRegressor(max_epochs=1, random_state=0).fit(X[:40], y[:40])
-    expected = est.predict(X[40:48])
-    weights = tmp_path / "w.bin"
-    est.save_params(f_params=weights, use_safetensors=use_safetensors)
-    other = FaceKeypointRegressor(max_epochs=1, random_state=1).fit(X[:40] // 2, y[:40])
-    assert not np.allclose(other.input_mean_, est.input_mean_)
-    other.load_params(f_params=weights, use_safetensors=use_safetensors)
-    np.testing.assert_array_equal(other.input_mean_, est.input_mean_)
-    np.testing.assert_array_equal(other.predict(X[40:48]), expected)
-    fresh = FaceKeypointRegressor()
-    fresh.initialize()
-    fresh.load_params(f_params=weights, use_safetensors=use_safetensors)
-    np.testing.assert_array_equal(fresh.predict(X[40:48]), expected)
-    assert fresh.image_size_ == est.image_size_ and fresh.schema_ == est.schema_

@@ -6,17 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from sklearn_fkd import (
     IBUG68,
     KAGGLE15,
-    FaceKeypointRegressor,
-    HeatmapKeypointEstimator,
-    KeypointSchema,
-    NoseRegressor,
     convert_keypoints,
     list_pretrained,
     load_pretrained,
@@ -115,41 +108,6 @@ def test_each_model_reproduces_its_recorded_nme_on_50_afw_faces(name):
     card = {c["name"]: c for c in list_pretrained()}[name]
     measured = afw_check(load_pretrained(name), SCHEMAS[card["points"]["schema"]])
     assert measured == pytest.approx(card["nme_afw50_true_boxes"], abs=1e-4)
-
-
-def test_fine_tuning_onto_a_custom_schema_changes_only_the_head_while_frozen(small_imm):
-    X, y, _ = small_imm
-    five = KeypointSchema("five", [f"p{i}" for i in range(5)], flip_pairs=[(0, 4), (1, 3)])
-    est = HeatmapKeypointEstimator(
-        weights="ibug68", schema=five, max_epochs=2, freeze_encoder=2, random_state=0
-    ).fit(X[:24], y[:24, :10])
-    source = load_pretrained("ibug68")[-1].module_.state_dict()
-    state = est.module_.state_dict()
-    assert state["head.weight"].shape[0] == 5
-    frozen = [k for k in state if k.endswith(".weight") and not k.startswith("head")]
-    for key in frozen:  # the encoder kept ibug68's weights (frozen for both epochs)
-        torch.testing.assert_close(state[key].float(), source[key].float())
-    assert est.weights_transfer_["kept"] and "head.weight" in est.weights_transfer_["kept"]
-    assert est.predict(X[24:28]).shape == (4, 10)
-
-
-def test_the_nose_starts_from_ibug68s_nose_tip(small_imm):
-    X, y, _ = small_imm
-    est = NoseRegressor(weights=PretrainedWeights.IBUG68, max_epochs=1, random_state=0)
-    est.fit(X[:16], y[:16])
-    assert "net.head.weight" in est.weights_transfer_["adapted"]
-
-
-def test_weights_work_in_clone_and_grid_search(small_imm):
-    X, y, groups = small_imm
-    est = FaceKeypointRegressor(weights="ibug68", max_epochs=1, random_state=0)
-    assert clone(est).get_params()["weights"] == "ibug68"
-    search = GridSearchCV(est, {"lr": [1e-4, 1e-3]}, cv=GroupKFold(2)).fit(
-        X[:24], y[:24], groups=groups[:24]
-    )
-    assert search.best_estimator_.network_spec_[0] == "fpn"
-    with pytest.raises(ValueError, match=r"no pretrained model 'ibug86'; the package has ibug68"):
-        FaceKeypointRegressor(weights="ibug86").fit(X[:8], y[:8])
 
 
 def test_make_recipe_builds_the_documented_pipeline():

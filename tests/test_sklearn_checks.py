@@ -20,7 +20,6 @@ Not applicable, and why:
 
 import warnings
 
-import numpy as np
 import pytest
 import skorch
 import torch
@@ -83,27 +82,3 @@ def test_inherited_failures_are_skorchs_own(check):
 def test_skorch_rebuilds_callbacks_in_set_params_too():
     with pytest.raises(TypeError):
         skorch.NeuralNetRegressor(module=torch.nn.Linear, callbacks=-1).set_params(callbacks=None)
-
-
-@pytest.mark.parametrize(
-    "param",
-    ["schema", "augment", "loss", "lr_schedule", "channels", "kernel_size", "head", "backbone"],
-)
-def test_own_parameters_are_validated_in_fit_not_set_params(param):
-    rng = np.random.default_rng(0)
-    X, y = rng.integers(0, 255, (4, 16, 16), dtype=np.uint8), rng.uniform(0, 15, (4, 4))
-    FaceKeypointRegressor(max_epochs=1).fit(X, y)  # control: valid parameters fit this data
-    est = FaceKeypointRegressor(max_epochs=1).set_params(**{param: -1})  # no error here
-    with pytest.raises((ValueError, TypeError)):
-        est.fit(X, y)
-
-
-def test_fit_leaves_parameters_untouched():
-    est = FaceKeypointRegressor(channels=(4, 8), max_epochs=1, random_state=0)
-    before = {k: v for k, v in est.get_params().items() if not hasattr(v, "get_params")}
-    rng = np.random.default_rng(0)
-    est.fit(rng.integers(0, 255, (6, 16, 16), dtype=np.uint8), rng.uniform(0, 15, (6, 4)))
-    after = {k: v for k, v in est.get_params().items() if not hasattr(v, "get_params")}
-    assert before.keys() == after.keys()
-    for key, value in before.items():
-        assert after[key] is value or after[key] == value, key
