@@ -17,6 +17,8 @@ import sklearn_fkd
 from sklearn_fkd.estimators.device import BFLOAT16_CPU_FLAGS
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: files a benchmark makes for another to read (models, predictions): not committed
+OUTPUT = RESULTS.parent / "output"
 
 # This project's data sets sit in ../shared/data beside the checkout; the library itself
 # only reads SKLEARN_FKD_DATA, so the benchmarks point it there unless it is set.

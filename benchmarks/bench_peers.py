@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from _common import RESULTS, peak_rss_mib, plot_best_worst, save_results
+from _common import OUTPUT, RESULTS, peak_rss_mib, plot_best_worst, save_results
 from sklearn_fkd import IBUG68
 from sklearn_fkd.datasets import load_helen_afw, load_youtube_faces
 from sklearn_fkd.geometry import keypoint_boxes
@@ -45,6 +45,9 @@ from sklearn_fkd.metrics import (
     pck,
 )
 from sklearn_fkd.utils import format_table
+
+#: each face's points of each peer, keyed ``"dlib/AFW"``, ``"mediapipe/YouTube test"``...
+PEER_PREDICTIONS = OUTPUT / "peer_predictions.npz"
 
 
 def rgb(image: np.ndarray) -> np.ndarray:
@@ -170,7 +173,7 @@ def main():
         "AFW": load_helen_afw("afw"),
     }
     helen = load_helen_afw("helen")
-    rows = []
+    rows, predictions = [], {}
     try:
         import dlib  # noqa: F401
         import face_recognition_models  # noqa: F401
@@ -180,6 +183,7 @@ def main():
         for name, data in tests.items():
             pred, rate, sec = dlib_predict(data.images, data.keypoints)
             rows.append(row("dlib 68-point predictor", name, data.keypoints, pred, rate, sec))
+            predictions[f"dlib/{name}"] = pred
             figure("dlib", name, data, pred)
             print(format_table([rows[-1]]), flush=True)
     mapping = None
@@ -195,10 +199,14 @@ def main():
             pred = mesh[:, mapping].reshape(len(mesh), -1)
             peer = "MediaPipe face mesh, mapped to 68"
             rows.append(row(peer, name, data.keypoints, pred, rate, sec))
+            predictions[f"mediapipe/{name}"] = pred
             figure("mediapipe", name, data, pred)
             print(format_table([rows[-1]]), flush=True)
     if not rows:
         sys.exit("no peer available: run `make peers-venv` and use .venv-peers/bin/python")
+    # each face's points, for benchmarks that break the figures down (bench_large_pose.py)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(PEER_PREDICTIONS, **predictions)
     save_results(
         "peers",
         rows,
