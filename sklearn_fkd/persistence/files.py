@@ -1,4 +1,6 @@
-"""The public functions of model files: save, load, read the provenance."""
+"""The public functions of model files: save, load, read the provenance. Their names
+are listed once, in the package's ``__all__`` (:mod:`sklearn_fkd.persistence`), which
+serves them from here on first use."""
 
 from __future__ import annotations
 
@@ -26,18 +28,7 @@ from .archive import (
     write_atomically,
 )
 from .tree import classes, decode, encode
-from .values import ALLOWED_TYPES
-
-__all__ = [
-    "ALLOWED_TYPES",
-    "FORMAT_VERSION",
-    "MODEL_FORMAT",
-    "ModelVersionWarning",
-    "UntrustedModelError",
-    "load_model",
-    "model_info",
-    "save_model",
-]
+from .values import ALLOWED_TYPES  # noqa: F401 (served by the package)
 
 
 class ModelVersionWarning(UserWarning):
