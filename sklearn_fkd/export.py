@@ -36,6 +36,7 @@ from .estimators import KeypointNet
 from .nn.fusion import fused_for_inference
 from .pipeline import check_test_scales
 from .preprocessing import FaceCrop, Grayscale, Resize
+from .preprocessing.steps import check_image_size
 from .utils.meta import final_estimator
 from .utils.optional import import_extra
 
@@ -185,7 +186,7 @@ def _photo_graph(model) -> tuple[_PhotoGraph, int]:
             f"(optional), Resize and a keypoint estimator; got {kinds or type(model).__name__}"
         )
     grey = len(steps) == 4
-    size = steps[-2]._out_shape()
+    size = check_image_size(steps[-2].size)
     est = steps[-1]
     if est.image_size_ != size:
         raise ValueError(f"Resize gives {size}, but the estimator was fitted on {est.image_size_}")

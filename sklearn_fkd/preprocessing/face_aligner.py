@@ -9,7 +9,7 @@ from scipy import ndimage
 from ..geometry import AffineMap
 from ..keypoints import check_keypoints, infer_schema, to_points
 from ..utils.validation import check_consistent_length, check_images, check_number
-from .steps import _GeometricStep, check_image_size
+from .steps import GeometricStep, check_image_size
 
 __all__ = ["FaceAligner"]
 
@@ -33,7 +33,7 @@ def eye_centres(points: np.ndarray) -> np.ndarray:
     return points[:, [right, left]]
 
 
-class FaceAligner(_GeometricStep):
+class FaceAligner(GeometricStep):
     """Warp each face to an upright crop of one size, its eyes level at fixed places.
 
     The similarity transform (rotation, one scale, shift) that puts the subject's right

@@ -36,7 +36,7 @@ from ..utils.validation import (
     check_images,
     validate_parameters,
 )
-from .steps import _GeometricStep
+from .steps import GeometricStep
 
 __all__ = ["FaceCrop"]
 
@@ -45,7 +45,7 @@ __all__ = ["FaceCrop"]
 CALIBRATION_SAMPLES = 200
 
 
-class FaceCrop(_GeometricStep):
+class FaceCrop(GeometricStep):
     """Crop each image to its face (a square box with a margin, inside the image).
 
     The face box comes from, in this order of preference:

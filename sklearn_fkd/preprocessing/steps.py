@@ -17,7 +17,7 @@ from ..geometry import (
 from ..imaging import resize_image, stack_if_uniform, to_gray
 from ..utils.validation import check_images
 
-__all__ = ["Grayscale", "Resize", "Standardize"]
+__all__ = ["GeometricStep", "Grayscale", "Resize", "Standardize", "check_image_size"]
 
 
 def check_image_size(size, low: int = 1) -> tuple[int, int]:
@@ -33,7 +33,7 @@ def check_image_size(size, low: int = 1) -> tuple[int, int]:
     return h, w
 
 
-class _GeometricStep(TransformerMixin, BaseEstimator):
+class GeometricStep(TransformerMixin, BaseEstimator):
     """A step that moves pixels; subclasses define ``point_map`` and ``warp``."""
 
     def fit(self, X, y=None):
@@ -76,7 +76,7 @@ class _GeometricStep(TransformerMixin, BaseEstimator):
         return tags
 
 
-class Resize(_GeometricStep):
+class Resize(GeometricStep):
     """Resize every image to one size (antialiased bilinear; uint8 stays uint8).
 
     Parameters
