@@ -208,10 +208,11 @@ def _make_dlib_hog():
                 return dlib.fhog_object_detector(str(path))
     detector = dlib.get_frontal_face_detector()
     if folder is not None:
-        with tempfile.TemporaryDirectory() as tmp:
+        # a failure to save only costs the next process the build
+        with contextlib.suppress(OSError, RuntimeError), tempfile.TemporaryDirectory() as tmp:
             detector.save(str(Path(tmp) / "detector.svm"))
             data = (Path(tmp) / "detector.svm").read_bytes()
-        write_cached(folder / f"{prefix}{hashlib.sha256(data).hexdigest()}.svm", data)
+            write_cached(folder / f"{prefix}{hashlib.sha256(data).hexdigest()}.svm", data)
     return detector
 
 
