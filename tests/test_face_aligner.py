@@ -102,3 +102,31 @@ def test_affine_maps_go_and_come_back():
     np.testing.assert_allclose(amap.inverse(amap.forward(y)), y, atol=1e-9)
     y[0, :2] = np.nan
     assert np.isnan(amap.forward(y)[0, :2]).all() and np.isfinite(amap.forward(y)[0, 2:]).all()
+
+
+def test_only_the_faces_region_is_read_and_the_crop_is_the_whole_photos(afw):
+    """The warp filters and samples the part of the photo the crop covers; its pixels
+    equal those of filtering the whole photo first, shrinking or enlarging."""
+    from scipy import ndimage
+
+    from sklearn_fkd.preprocessing.face_aligner import _warp_image
+
+    images, points = afw
+    for size, distance in ((48, 0.3), (300, 0.6)):  # shrinks, then enlarges the faces
+        aligner = FaceAligner(size=size, eye_distance=distance)
+        point_map = aligner.point_map(images[:6], keypoints=points[:6])
+        for image, inverse in zip(images[:6], point_map.inverse_matrix(), strict=True):
+            shrink = 1.0 / np.sqrt(abs(np.linalg.det(inverse[:, :2])))
+            whole = image.astype(np.float32)
+            if shrink < 1:
+                whole = ndimage.gaussian_filter(whole, (0.5 * (1 / shrink - 1),) * 2 + (0,))
+            matrix = np.block([[inverse[::-1, [1, 0]], np.zeros((2, 1))], [np.zeros((1, 2)), 1]])
+            expected = ndimage.affine_transform(
+                whole, matrix, [*inverse[::-1, 2], 0.0], output_shape=(size, size, 3), order=1
+            )
+            got = _warp_image(image, inverse, (size, size))
+            np.testing.assert_array_equal(
+                got, np.clip(np.round(expected), 0, 255).astype(np.uint8)
+            )
+    outside = np.array([[1.0, 0.0, 5000.0], [0.0, 1.0, 5000.0]])  # no pixel of the photo
+    assert not _warp_image(images[0], outside, (8, 8)).any()

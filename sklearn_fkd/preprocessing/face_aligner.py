@@ -144,15 +144,30 @@ class FaceAligner(GeometricStep):
 
 def _warp_image(image: np.ndarray, inverse: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """``image`` sampled at ``inverse @ [x, y, 1]`` of each output pixel (bilinear, zero
-    outside), low-pass filtered first by as much as the map shrinks it."""
+    outside), low-pass filtered first by as much as the map shrinks it.
+
+    Only the part of the photo the crop samples is filtered and read: the corners' pixels
+    and a margin of the filter's reach (scipy truncates its Gaussian at 4 sigma) and the
+    bilinear neighbour, so the result is that of the whole photo at the cost of the face.
+    """
     shrink = 1.0 / np.sqrt(abs(np.linalg.det(inverse[:, :2])))  # output px per input px
-    data = image.astype(np.float32)
-    if shrink < 1.0:  # a Gaussian as wide as the output pixels, against aliasing
-        sigma = 0.5 * (1.0 / shrink - 1.0)
+    sigma = 0.5 * (1.0 / shrink - 1.0) if shrink < 1.0 else 0.0
+    h, w = shape
+    corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], float)
+    sampled = corners @ inverse.T  # (4, 2) input (x, y)
+    reach = int(np.ceil(4 * sigma)) + 2
+    low = np.maximum(np.floor(sampled.min(axis=0)) - reach, 0).astype(int)
+    high = np.minimum(np.ceil(sampled.max(axis=0)) + reach + 1, image.shape[1::-1]).astype(int)
+    if (high <= low).any():  # the crop lies wholly outside the photo
+        return np.zeros(
+            (*shape, *image.shape[2:]), dtype=np.uint8 if image.dtype == np.uint8 else np.float32
+        )
+    data = image[low[1] : high[1], low[0] : high[0]].astype(np.float32)
+    if sigma > 0:  # a Gaussian as wide as the output pixels, against aliasing
         data = ndimage.gaussian_filter(data, sigma=(sigma, sigma) + (0,) * (data.ndim - 2))
-    # scipy indexes (row, column): swap x and y of the map
+    # scipy indexes (row, column): swap x and y of the map, from the region's corner
     matrix = inverse[::-1, [1, 0]]
-    offset = inverse[::-1, 2]
+    offset = inverse[::-1, 2] - low[::-1]
     if data.ndim == 3:  # the channels map to themselves
         matrix = np.block([[matrix, np.zeros((2, 1))], [np.zeros((1, 2)), np.ones((1, 1))]])
         offset = np.append(offset, 0.0)
