@@ -34,6 +34,14 @@ def image_shapes(images) -> np.ndarray:
     return np.array([np.shape(im)[:2] for im in images], dtype=np.int64)
 
 
+def _moved_points(y, point_map, move) -> np.ndarray:
+    """``y`` checked (``(n, 2K)`` or ``(n, K, 2)``, one row per sample of ``point_map``)
+    and moved by ``move`` (points ``(n, K, 2)`` -> points): a new ``(n, 2K)`` array."""
+    points = to_points(check_keypoints(y, name="y"))
+    check_consistent_length(y=points, point_map=point_map)
+    return move(points).reshape(len(points), -1)
+
+
 @dataclass(frozen=True)
 class PointMap:
     """Per-sample axis-aligned affine maps of pixel coordinates: ``p' = scale * p + offset``.
@@ -65,10 +73,7 @@ class PointMap:
         return len(self.scale)
 
     def _apply(self, y, scale, offset) -> np.ndarray:
-        points = to_points(check_keypoints(y, name="y"))
-        check_consistent_length(y=points, point_map=self)
-        moved = points * scale[:, None, :] + offset[:, None, :]
-        return moved.reshape(len(points), -1)
+        return _moved_points(y, self, lambda p: p * scale[:, None, :] + offset[:, None, :])
 
     def forward(self, y) -> np.ndarray:
         """Points of the input images -> points of the output images.
@@ -131,10 +136,8 @@ class AffineMap:
         return len(self.matrix)
 
     def _apply(self, y, matrix: np.ndarray) -> np.ndarray:
-        points = to_points(check_keypoints(y, name="y"))
-        check_consistent_length(y=points, point_map=self)
-        moved = points @ np.swapaxes(matrix[:, :, :2], 1, 2) + matrix[:, None, :, 2]
-        return moved.reshape(len(points), -1)
+        linear, shift = np.swapaxes(matrix[:, :, :2], 1, 2), matrix[:, None, :, 2]
+        return _moved_points(y, self, lambda p: p @ linear + shift)
 
     def forward(self, y) -> np.ndarray:
         """Points of the input images -> points of the output images, ``(n, 2K)``

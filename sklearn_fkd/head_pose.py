@@ -99,6 +99,11 @@ def _rodrigues(w: np.ndarray) -> np.ndarray:
     return np.eye(3) + np.sin(theta) * k + (1 - np.cos(theta)) * (k @ k)
 
 
+def _projection(rotation, scale, shift, face: np.ndarray) -> np.ndarray:
+    """``face`` ``(k, 3)`` seen under each scaled orthographic projection: ``(n, k, 2)``."""
+    return scale[:, None, None] * np.einsum("nij,kj->nki", rotation[:, :2], face) + shift[:, None]
+
+
 def fit_head_pose(points, face: np.ndarray | None = None, subset=POSE_POINTS):
     """Fit a 3D face to 2D points under scaled orthographic projection.
 
@@ -138,8 +143,8 @@ def fit_head_pose(points, face: np.ndarray | None = None, subset=POSE_POINTS):
     scale, shift = sv.mean(axis=1), affine[:, 3]
     for _ in range(_STEPS):
         r2 = rotation[:, :2]  # (n, 2, 3)
-        projected = np.einsum("nij,kj->nki", r2, X)  # (n, k, 2)
-        residual = (p - scale[:, None, None] * projected - shift[:, None]) * w
+        projected = np.einsum("nij,kj->nki", r2, X)  # (n, k, 2), before scale and shift
+        residual = (p - _projection(rotation, scale, shift, X)) * w
         # d/dw of s R2 (X + w x X) = -s R2 [X]x ; d/ds = R2 X ; d/dt = I
         j_rot = -scale[:, None, None, None] * np.einsum("nij,kjl->nkil", r2, _skew(X))
         j_scale = projected[..., None]
@@ -151,13 +156,8 @@ def fit_head_pose(points, face: np.ndarray | None = None, subset=POSE_POINTS):
         step = np.linalg.solve(jtj, gradient[..., None])[..., 0]
         rotation = rotation @ _rodrigues(step[:, :3])
         scale, shift = scale + step[:, 3], shift + step[:, 4:]
-    projected = scale[:, None, None] * np.einsum("nij,kj->nki", rotation[:, :2], X)
-    error = np.where(seen, np.linalg.norm(p - projected - shift[:, None], axis=2), 0.0)
-    rms = np.sqrt((error**2).sum(axis=1) / np.maximum(seen.sum(axis=1), 1))
-    rotation[~enough], scale[~enough], shift[~enough], rms[~enough] = (
-        np.nan,
-        np.nan,
-        np.nan,
-        np.nan,
-    )
+    error = np.linalg.norm(p - _projection(rotation, scale, shift, X), axis=2)
+    rms = np.sqrt((np.where(seen, error, 0.0) ** 2).sum(axis=1) / np.maximum(seen.sum(axis=1), 1))
+    for values in (rotation, scale, shift, rms):
+        values[~enough] = np.nan
     return rotation, scale, shift, rms
